@@ -1,0 +1,51 @@
+# The README's two commands: `make run` and `make test`. Both install what they need.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install system-deps run test test-unit check lint typecheck format bench nginx-conf clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# The embedded Kafka broker needs a JRE (17+) and Maven to fetch its jars.
+system-deps:
+	@if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
+		echo "installing a JRE and Maven with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jre-headless maven; \
+	fi
+
+install: $(STAMP) system-deps
+
+run: install
+	$(BIN)/verdict up
+
+test: install
+	$(BIN)/pytest
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test-unit
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+nginx-conf: $(STAMP)
+	$(BIN)/verdict nginx-conf -o infra/nginx/nginx.conf
+
+clean:
+	rm -rf $(VENV) .verdict

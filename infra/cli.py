@@ -1,0 +1,185 @@
+"""`verdict`: one console entry point.
+
+verdict up                 infrastructure + all four services + front door
+verdict infra              only Postgres and Kafka (embedded unless given)
+verdict serve SERVICE      one service, pointed at DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
+verdict migrate            apply the SQL migrations
+verdict nginx-conf         render the front door's routing table for nginx
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from shared.config import Settings
+
+SERVICES = ("command", "evaluation", "results", "processor", "frontdoor")
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def cmd_up(settings: Settings) -> int:
+    from infra.launch.infrastructure import provide
+    from infra.launch.stack import Stack
+
+    infrastructure = provide(settings)
+    stack = Stack(settings, infrastructure, settings.home.resolve() / "logs")
+    try:
+        asyncio.run(
+            _prepare(infrastructure.database_url, infrastructure.kafka_bootstrap_servers, settings)
+        )
+        stack.start()
+        print(f"Verdict is up ({infrastructure.kinds})")
+        print(f"  front door (whole Evidently API): {stack.url('frontdoor')}")
+        for name in ("command", "evaluation", "results", "processor"):
+            print(f"  {name:<11} {stack.url(name)}")
+        print(f"  DATABASE_URL={infrastructure.database_url}")
+        print(f"  KAFKA_BOOTSTRAP_SERVERS={infrastructure.kafka_bootstrap_servers}")
+        print("Ctrl-C stops everything.", flush=True)
+        _wait_for_signal()
+        print("stopping...", flush=True)
+    finally:
+        stack.stop()
+        infrastructure.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+async def _prepare(database_url: str, bootstrap: str, settings: Settings) -> None:
+    from shared import topics
+    from shared.migrations import migrate
+
+    await migrate(database_url)
+    await topics.ensure_topics(
+        bootstrap, topics.verdict_topics(settings.topic_partitions, settings.topic_replication)
+    )
+
+
+def cmd_infra(settings: Settings) -> int:
+    from infra.launch.infrastructure import provide
+
+    infrastructure = provide(settings)
+    try:
+        print(f"export DATABASE_URL={infrastructure.database_url}")
+        print(
+            f"export KAFKA_BOOTSTRAP_SERVERS={infrastructure.kafka_bootstrap_servers}", flush=True
+        )
+        _wait_for_signal()
+    finally:
+        infrastructure.stop()
+    return 0
+
+
+def cmd_serve(settings: Settings, service: str) -> int:
+    if service == "processor":
+        import faust
+
+        from services.processor import agents  # noqa: F401 - registers the agents
+        from services.processor.app import app
+
+        worker = faust.Worker(app, loglevel=settings.log_level.lower())
+        worker.execute_from_commandline()
+        return 0
+    import uvicorn
+
+    if service == "frontdoor":
+        from infra.frontdoor import FrontDoor
+
+        asgi: object = FrontDoor(settings)
+        port = settings.port
+    elif service == "command":
+        from services.command.app import create_app as command_app
+
+        asgi, port = command_app(settings), settings.command_port
+    elif service == "evaluation":
+        from services.evaluation.app import create_app as evaluation_app
+
+        asgi, port = evaluation_app(settings), settings.evaluation_port
+    elif service == "results":
+        from services.results.app import create_app as results_app
+
+        asgi, port = results_app(settings), settings.results_port
+    else:
+        raise SystemExit(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+    uvicorn.run(
+        asgi,  # type: ignore[arg-type]
+        host=settings.host,
+        port=port,
+        http="httptools",
+        loop="uvloop",
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from shared.migrations import migrate
+
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set")
+    applied = asyncio.run(migrate(settings.database_url))
+    print("applied:", ", ".join(applied) or "nothing new")
+    return 0
+
+
+def cmd_nginx_conf(settings: Settings, output: Path | None) -> int:
+    from shared.routing import nginx_conf
+
+    text = nginx_conf(
+        {"command": "command:8081", "evaluation": "evaluation:8082", "results": "results:8083"}
+    )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="verdict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start infrastructure, the four services and the front door")
+    sub.add_parser("infra", help="start only Postgres and Kafka")
+    serve = sub.add_parser("serve", help="run one service")
+    serve.add_argument("service", choices=SERVICES)
+    sub.add_parser("migrate", help="apply SQL migrations to DATABASE_URL")
+    nginx = sub.add_parser("nginx-conf", help="render the routing table as nginx.conf")
+    nginx.add_argument("-o", "--output", type=Path)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    _logging(settings.log_level)
+    if args.command == "up":
+        return cmd_up(settings)
+    if args.command == "infra":
+        return cmd_infra(settings)
+    if args.command == "serve":
+        return cmd_serve(settings, args.service)
+    if args.command == "migrate":
+        return cmd_migrate(settings)
+    return cmd_nginx_conf(settings, args.output)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Data-plane endpoints: parse, evaluate against the in-memory view, render.
+
+No database round trip happens here: the view is kept current by the feed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.evaluation.publisher import OutgoingEvent, Publisher
+from shared import serialization
+from shared.domain.arn import ArnScheme, project_name
+from shared.domain.evaluation import Evaluation, evaluate
+from shared.domain.projection import ConfigView
+from shared.errors import ResourceNotFoundException, ValidationException, VerdictError
+from shared.http import json_response
+from shared.wire import evaluation as we
+from shared.wire import render
+from shared.wire.common import parse, validation_error
+
+# Timestamps further ahead than this are a client clock or unit bug (ms for s).
+_MAX_FUTURE = timedelta(days=1)
+
+
+def _view(request: Request) -> ConfigView:
+    view: ConfigView = request.app.state.view
+    return view
+
+
+def parse_context(raw: str | None) -> dict[str, Any]:
+    if raw is None or raw == "":
+        return {}
+    try:
+        context = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationException(
+            f"evaluationContext is not valid JSON: {exc}", field="evaluationContext"
+        ) from None
+    if not isinstance(context, dict):
+        raise ValidationException(
+            "evaluationContext must be a JSON object", field="evaluationContext"
+        )
+    return context
+
+
+def _evaluate(
+    view: ConfigView, project: str, feature_name: str, entity_id: str, context: str | None
+) -> Evaluation:
+    parse_context(context)
+    if view.project(project) is None:
+        raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
+    feature = view.feature(project, feature_name)
+    if feature is None:
+        raise ResourceNotFoundException(
+            f"feature {feature_name} does not exist in project {project}", feature_name, "Feature"
+        )
+    return evaluate(feature, entity_id)
+
+
+def _render(evaluation: Evaluation) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "variation": evaluation.variation,
+        "value": render.variable_value(evaluation.value),
+        "reason": evaluation.reason.value,
+    }
+    if evaluation.details:
+        body["details"] = serialization.dumps(evaluation.details).decode()
+    return body
+
+
+async def evaluate_feature(request: Request) -> Response:
+    req = parse(
+        we.EvaluateFeatureRequest,
+        await request.body(),
+        project=request.path_params["project"],
+        feature=request.path_params["feature"],
+    )
+    evaluation = _evaluate(
+        _view(request), project_name(req.project), req.feature, req.entityId, req.evaluationContext
+    )
+    return json_response(_render(evaluation))
+
+
+async def batch_evaluate_feature(request: Request) -> Response:
+    req = parse(
+        we.BatchEvaluateFeatureRequest, await request.body(), project=request.path_params["project"]
+    )
+    view = _view(request)
+    arns: ArnScheme = request.app.state.arns
+    project = project_name(req.project)
+    results = []
+    for raw in req.requests:
+        # One bad request never fails the others: each is validated on its own.
+        result: dict[str, Any] = {
+            "project": arns.project(project),
+            "feature": str(raw.get("feature", "")),
+            "entityId": str(raw.get("entityId", "")),
+        }
+        try:
+            try:
+                one = we.EvaluationRequest.model_validate(raw)
+            except ValidationError as exc:
+                raise validation_error(exc) from None
+            result.update(
+                _render(_evaluate(view, project, one.feature, one.entityId, one.evaluationContext))
+            )
+        except VerdictError as exc:
+            result["reason"] = "ERROR"
+            result["details"] = serialization.dumps(
+                {"error": {"code": exc.code, "message": exc.message}}
+            ).decode()
+        results.append(result)
+    return json_response({"results": results})
+
+
+def _check_event(raw: dict[str, object], now: datetime) -> tuple[we.Event, dict[str, Any]]:
+    try:
+        event = we.Event.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+    timestamp = event.timestamp if event.timestamp.tzinfo else event.timestamp.replace(tzinfo=UTC)
+    if timestamp > now + _MAX_FUTURE:
+        raise ValidationException("timestamp is more than a day in the future", field="timestamp")
+    try:
+        data = orjson.loads(event.data)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationException(f"data is not a JSON document: {exc}", field="data") from None
+    if not isinstance(data, dict):
+        raise ValidationException("data must be a JSON object", field="data")
+    return event.model_copy(update={"timestamp": timestamp}), data
+
+
+async def put_project_events(request: Request) -> Response:
+    req = parse(
+        we.PutProjectEventsRequest, await request.body(), project=request.path_params["project"]
+    )
+    project = project_name(req.project)
+    if _view(request).project(project) is None:
+        raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
+    now = datetime.now(UTC)
+    results: list[dict[str, Any]] = []
+    outgoing: list[OutgoingEvent] = []
+    slots: list[int] = []
+    for raw in req.events:
+        event_id = str(uuid.uuid4())
+        results.append({"eventId": event_id})
+        try:
+            if isinstance(raw.get("data"), dict | list):
+                raw = {**raw, "data": orjson.dumps(raw["data"]).decode()}
+            event, data = _check_event(raw, now)
+        except VerdictError as exc:
+            results[-1].update(errorCode=exc.code, errorMessage=exc.message[:1024])
+            continue
+        entity = data.get("entityId")
+        entity_id = entity if isinstance(entity, str) and entity else None
+        record = {
+            "eventId": event_id,
+            "project": project,
+            "type": event.type,
+            "timestamp": event.timestamp.timestamp(),
+            "data": data,
+            "entityId": entity_id,
+        }
+        key = entity_id or event_id
+        outgoing.append(OutgoingEvent(key.encode(), serialization.dumps(record)))
+        slots.append(len(results) - 1)
+    publisher: Publisher = request.app.state.publisher
+    if outgoing:
+        for slot, error in zip(slots, await publisher.publish(outgoing), strict=True):
+            if error is not None:
+                results[slot].update(
+                    errorCode="ServiceUnavailableException", errorMessage=error[:1024]
+                )
+    failed = sum(1 for r in results if "errorCode" in r)
+    return json_response({"eventResults": results, "failedEventCount": failed})

@@ -1,0 +1,35 @@
+"""The faust App, and nothing else: topics, tables and agents live beside it."""
+
+from __future__ import annotations
+
+import faust
+
+from shared import topics
+from shared.config import Settings
+
+settings = Settings.from_env()
+
+
+def _broker(bootstrap: str | None) -> str:
+    if not bootstrap:
+        raise RuntimeError("the processor needs KAFKA_BOOTSTRAP_SERVERS")
+    return ";".join(f"kafka://{server.strip()}" for server in bootstrap.split(","))
+
+
+app = faust.App(
+    topics.PROCESSOR_APP_ID,
+    broker=_broker(settings.kafka_bootstrap_servers),
+    store="memory://",
+    topic_partitions=settings.topic_partitions,
+    topic_replication_factor=settings.topic_replication,
+    web_host=settings.host,
+    web_bind=settings.host,
+    web_port=settings.processor_port,
+    broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
+    broker_heartbeat_interval=max(0.3, settings.kafka_session_timeout_ms / 10_000),
+    producer_acks=-1,
+    # Table keys travel as JSON strings; the results service reads the changelog.
+    key_serializer="json",
+    value_serializer="json",
+    autodiscover=False,
+)

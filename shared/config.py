@@ -1,0 +1,82 @@
+"""Settings, read once from the environment.
+
+Every variable Verdict reads is declared here, so the README table and the
+docker-compose check have one list to agree with.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+# name of the environment variable -> Settings field
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    "VERDICT_HOME": "home",
+    "DATABASE_URL": "database_url",
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
+    "VERDICT_REGION": "region",
+    "VERDICT_ACCOUNT_ID": "account_id",
+    "VERDICT_HOST": "host",
+    "VERDICT_PORT": "port",
+    "VERDICT_COMMAND_PORT": "command_port",
+    "VERDICT_EVALUATION_PORT": "evaluation_port",
+    "VERDICT_RESULTS_PORT": "results_port",
+    "VERDICT_PROCESSOR_PORT": "processor_port",
+    "VERDICT_COMMAND_URL": "command_url",
+    "VERDICT_EVALUATION_URL": "evaluation_url",
+    "VERDICT_RESULTS_URL": "results_url",
+    "VERDICT_TOPIC_PARTITIONS": "topic_partitions",
+    "VERDICT_TOPIC_REPLICATION": "topic_replication",
+    "VERDICT_KAFKA_SESSION_TIMEOUT_MS": "kafka_session_timeout_ms",
+    "VERDICT_LOG_LEVEL": "log_level",
+}
+
+
+class Settings(BaseModel):
+    home: Path = Field(default=Path(".verdict"), description="state of the embedded servers")
+    database_url: str | None = Field(
+        default=None, description="Postgres URL; unset starts the embedded server"
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Kafka bootstrap servers; unset starts the embedded broker"
+    )
+    region: str = Field(default="us-east-1", description="region used in ARNs")
+    account_id: str = Field(default="000000000000", description="account id used in ARNs")
+    host: str = Field(default="127.0.0.1", description="address the services bind to")
+    port: int = Field(default=8080, description="the front door: the whole Evidently API")
+    command_port: int = Field(default=8081, description="control plane")
+    evaluation_port: int = Field(default=8082, description="data plane, lowest latency")
+    results_port: int = Field(default=8083, description="GetExperimentResults")
+    processor_port: int = Field(default=6066, description="processor's faust web port")
+    command_url: str | None = Field(default=None, description="front door upstream override")
+    evaluation_url: str | None = Field(default=None, description="front door upstream override")
+    results_url: str | None = Field(default=None, description="front door upstream override")
+    topic_partitions: int = Field(default=8, description="partitions of Verdict's topics")
+    topic_replication: int = Field(default=1, description="replication factor of Verdict's topics")
+    kafka_session_timeout_ms: int = Field(
+        default=30000, description="consumer group session timeout"
+    )
+    log_level: str = Field(default="INFO", description="log level of every service")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values = {field: env[var] for var, field in ENVIRONMENT_VARIABLES.items() if env.get(var)}
+        return cls.model_validate(values)
+
+    def upstream(self, service: str) -> str:
+        override = {
+            "command": self.command_url,
+            "evaluation": self.evaluation_url,
+            "results": self.results_url,
+        }[service]
+        if override:
+            return override.rstrip("/")
+        port = {
+            "command": self.command_port,
+            "evaluation": self.evaluation_port,
+            "results": self.results_port,
+        }[service]
+        return f"http://{self.host}:{port}"

@@ -1,0 +1,85 @@
+"""The only error vocabulary: one class per Evidently error shape.
+
+Status codes come from the botocore ``evidently`` 2021-02-01 model's error
+shapes (``httpStatusCode``); the class name is the ``x-amzn-ErrorType``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class VerdictError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "InternalServerException"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = {k: v for k, v in fields.items() if v is not None}
+
+    def body(self) -> dict[str, Any]:
+        return {"message": self.message, **self.fields}
+
+
+class ValidationException(VerdictError):
+    status = 400
+    code = "ValidationException"
+
+    def __init__(
+        self, message: str, field: str | None = None, reason: str = "fieldValidationFailed"
+    ):
+        field_list = [{"name": field, "message": message}] if field else None
+        super().__init__(message, reason=reason, fieldList=field_list)
+
+
+class AccessDeniedException(VerdictError):
+    status = 403
+    code = "AccessDeniedException"
+
+
+class ResourceNotFoundException(VerdictError):
+    status = 404
+    code = "ResourceNotFoundException"
+
+    def __init__(
+        self, message: str, resource_id: str | None = None, resource_type: str | None = None
+    ):
+        super().__init__(message, resourceId=resource_id, resourceType=resource_type)
+
+
+class ConflictException(VerdictError):
+    status = 409
+    code = "ConflictException"
+
+    def __init__(
+        self, message: str, resource_id: str | None = None, resource_type: str | None = None
+    ):
+        super().__init__(message, resourceId=resource_id, resourceType=resource_type)
+
+
+class ServiceQuotaExceededException(VerdictError):
+    status = 402
+    code = "ServiceQuotaExceededException"
+
+    def __init__(
+        self, message: str, resource_type: str | None = None, quota_code: str | None = None
+    ):
+        super().__init__(
+            message, resourceType=resource_type, quotaCode=quota_code, serviceCode="evidently"
+        )
+
+
+class ThrottlingException(VerdictError):
+    status = 429
+    code = "ThrottlingException"
+
+
+class InternalServerException(VerdictError):
+    status = 500
+    code = "InternalServerException"
+
+
+class ServiceUnavailableException(VerdictError):
+    status = 503
+    code = "ServiceUnavailableException"

@@ -1,0 +1,116 @@
+"""The Postgres event store: append at an expected version, read by position, notify.
+
+Appends take an EXCLUSIVE lock on the table, so positions commit in the order
+they are assigned and a follower reading "position > last" never skips one that
+commits later with a smaller number. Reads (ACCESS SHARE) are not blocked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from shared import serialization
+from shared.envelope import Envelope, NewEvent, upcast
+
+NOTIFY_CHANNEL = "verdict_events"
+
+
+class ConcurrencyError(Exception):
+    """The stream was not at the expected version."""
+
+    def __init__(self, stream: str, expected: int, actual: int | None) -> None:
+        super().__init__(f"stream {stream} is at version {actual}, expected {expected}")
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: serialization.dumps(v).decode(),
+        decoder=serialization.loads,
+        schema="pg_catalog",
+    )
+
+
+async def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 5) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        database_url, min_size=min_size, max_size=max_size, init=_init_connection
+    )
+    assert pool is not None
+    return pool
+
+
+def _envelope(row: asyncpg.Record) -> Envelope:
+    return upcast(
+        Envelope(
+            stream=row["stream_id"],
+            version=row["stream_version"],
+            position=row["position"],
+            type=row["event_type"],
+            schema_version=row["schema_version"],
+            occurred_at=row["recorded_at"],
+            payload=row["payload"],
+            metadata=row["metadata"],
+        )
+    )
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.last_append_seconds = 0.0
+
+    async def append(
+        self, stream: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[Envelope]:
+        """Append events after ``expected_version`` (0 for a new stream), atomically."""
+        started = time.perf_counter()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            actual = await conn.fetchval(
+                "SELECT max(stream_version) FROM events WHERE stream_id = $1", stream
+            )
+            if (actual or 0) != expected_version:
+                raise ConcurrencyError(stream, expected_version, actual)
+            rows: list[Any] = []
+            for offset, event in enumerate(events, start=1):
+                rows.append(
+                    await conn.fetchrow(
+                        "INSERT INTO events (stream_id, stream_version, event_type,"
+                        " schema_version, payload, metadata) VALUES ($1, $2, $3, $4, $5, $6)"
+                        " RETURNING *",
+                        stream,
+                        expected_version + offset,
+                        event.type,
+                        event.schema_version,
+                        event.payload,
+                        event.metadata,
+                    )
+                )
+            await conn.execute(
+                "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(rows[-1]["position"])
+            )
+        self.last_append_seconds = time.perf_counter() - started
+        return [_envelope(r) for r in rows]
+
+    async def read_stream(self, stream: str) -> list[Envelope]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM events WHERE stream_id = $1 ORDER BY stream_version", stream
+        )
+        return [_envelope(r) for r in rows]
+
+    async def read_after(self, position: int, limit: int = 1000) -> list[Envelope]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2", position, limit
+        )
+        return [_envelope(r) for r in rows]
+
+    async def head(self) -> int:
+        value = await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        return int(value)

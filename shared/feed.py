@@ -1,0 +1,109 @@
+"""The event feed: delivers new events in global order to a subscriber.
+
+LISTEN/NOTIFY wakes the follower; it then catches up by position, so a lost
+notification, a dropped connection or a restart never loses an event. A slow
+poll backs the notifications up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import asyncpg
+
+from shared.envelope import Envelope
+from shared.eventstore import NOTIFY_CHANNEL, EventStore
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[Envelope], object]
+
+
+class Feed:
+    def __init__(
+        self,
+        store: EventStore,
+        database_url: str,
+        subscriber: Subscriber,
+        *,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.database_url = database_url
+        self.subscriber = subscriber
+        self.poll_interval = poll_interval
+        self.position = 0
+        self.last_known = 0
+        self._wake = asyncio.Event()
+        self._advanced = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        """Catch up with the whole log, then follow it."""
+        await self.catch_up()
+        await self._listen()
+        self._task = asyncio.create_task(self._run(), name="feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    async def wait_for(self, position: int, timeout: float = 10.0) -> None:
+        """Return once every event up to ``position`` has been applied."""
+        self.poke()
+        async with self._advanced:
+            await asyncio.wait_for(
+                self._advanced.wait_for(lambda: self.position >= position), timeout
+            )
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.last_known - self.position)
+
+    async def catch_up(self) -> None:
+        while True:
+            batch = await self.store.read_after(self.position)
+            for envelope in batch:
+                self.subscriber(envelope)
+                self.position = envelope.position
+            self.last_known = max(self.last_known, self.position)
+            async with self._advanced:
+                self._advanced.notify_all()
+            if len(batch) == 0:
+                return
+
+    async def _listen(self) -> None:
+        conn = await asyncpg.connect(self.database_url)
+        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        self._listener = conn
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self.last_known = max(self.last_known, int(payload))
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+            try:
+                if self._listener is None or self._listener.is_closed():
+                    await self._listen()
+                await self.catch_up()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("feed catch-up failed, retrying: %s", exc)
+                self._listener = None
+                await asyncio.sleep(self.poll_interval)

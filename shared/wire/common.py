@@ -1,0 +1,75 @@
+"""Constrained types from the botocore evidently 2021-02-01 model, and the request parser.
+
+Field names stay camelCase as the model spells them: this package is the HTTP
+edge. Anything that fails validation becomes a ValidationException whose
+message names the field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from shared.errors import ValidationException
+
+ResourceName = Annotated[str, Field(min_length=1, max_length=127, pattern=r"^[-a-zA-Z0-9._]*$")]
+SegmentName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[-a-zA-Z0-9._]*$")]
+Description = Annotated[str, Field(min_length=0, max_length=160)]
+Salt = Annotated[str, Field(min_length=0, max_length=127)]
+SplitWeight = Annotated[int, Field(ge=0, le=100_000)]
+JsonPath = Annotated[str, Field(min_length=1, max_length=256)]
+LongValue = Annotated[int, Field(ge=-9007199254740991, le=9007199254740991)]
+
+_TAG_KEY = re.compile(r"^(?!aws:)[a-zA-Z+\-=._:/]+$")
+
+
+def _check_tags(tags: dict[str, str]) -> dict[str, str]:
+    for key, value in tags.items():
+        if not 1 <= len(key) <= 128 or not _TAG_KEY.match(key):
+            raise ValueError(f"tag key {key!r} must match ^(?!aws:)[a-zA-Z+-=._:/]+$, 1-128 chars")
+        if len(value) > 256:
+            raise ValueError(f"tag value of {key!r} is longer than 256 characters")
+    return tags
+
+
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, strict=False)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def validation_error(error: ValidationError) -> ValidationException:
+    first = error.errors()[0]
+    where = _location(first["loc"])
+    count = error.error_count()
+    message = (
+        f"{count} validation error{'s' if count > 1 else ''} detected: "
+        f"Value at '{where}' failed to satisfy constraint: {first['msg']}"
+    )
+    return ValidationException(message, field=where)
+
+
+def parse(model: type[M], body: bytes, **path: Any) -> M:
+    """Build a request model from a JSON body plus path and query parameters."""
+    try:
+        data = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError as exc:
+        raise ValidationException(f"request body is not valid JSON: {exc}", field="body") from exc
+    if not isinstance(data, dict):
+        raise ValidationException("request body must be a JSON object", field="body")
+    data.update({k: v for k, v in path.items() if v is not None})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
