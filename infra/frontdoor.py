@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from shared.config import Settings
-from shared.routing import SERVICES, service_for
+from shared.routing import SERVICES, collapse_arn_segments, service_for
 
 _HOP_BY_HOP = {
     b"connection",
@@ -41,8 +41,8 @@ class FrontDoor:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        target = self.upstreams[service_for(scope["path"])] + raw_path.decode("latin-1")
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        target = self.upstreams[service_for(collapse_arn_segments(raw_path))] + raw_path
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP]

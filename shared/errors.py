@@ -29,6 +29,9 @@ class ValidationException(VerdictError):
     def __init__(
         self, message: str, field: str | None = None, reason: str = "fieldValidationFailed"
     ):
+        # The message always names the field: boto3 users see only the message.
+        if field and field not in message:
+            message = f"{field}: {message}"
         field_list = [{"name": field, "message": message}] if field else None
         super().__init__(message, reason=reason, fieldList=field_list)
 

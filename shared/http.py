@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from shared import serialization
 from shared.errors import VerdictError
+from shared.routing import collapse_arn_segments
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +68,17 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error,
     Exception: unexpected_error,
 }
+
+
+class ArnPathMiddleware:
+    """Routes on names: a project or segment ARN in the path becomes its name."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path")
+            if raw and b"%2" in raw:
+                scope = {**scope, "path": collapse_arn_segments(raw.decode("latin-1"))}
+        await self.app(scope, receive, send)

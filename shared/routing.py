@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
+
+# Evidently takes a project or segment ARN wherever it takes a name; an ARN
+# carries "/" (sent as %2F), which would split a decoded path in two.
+_ARN_SEGMENT = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:(?:project|segment)/([-a-zA-Z0-9._]*)$")
+# These take a whole ARN as their one path parameter and keep it.
+_WHOLE_ARN_PREFIXES = ("tags", "history")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +47,19 @@ ROUTING_TABLE: tuple[RouteRule, ...] = (
 
 SERVICES = ("command", "evaluation", "results")
 _COMPILED = tuple((rule.regex, rule.service) for rule in ROUTING_TABLE)
+
+
+def collapse_arn_segments(raw_path: str) -> str:
+    """The decoded path with each project or segment ARN segment replaced by its name."""
+    segments = raw_path.split("/")
+    if len(segments) > 1 and segments[1] in _WHOLE_ARN_PREFIXES:
+        return unquote(raw_path)
+    out = []
+    for segment in segments:
+        decoded = unquote(segment)
+        match = _ARN_SEGMENT.match(decoded)
+        out.append(match.group(1) if match else decoded)
+    return "/".join(out)
 
 
 def service_for(path: str) -> str:

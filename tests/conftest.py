@@ -78,6 +78,22 @@ def evidently(stack: Stack):  # type: ignore[no-untyped-def]
     )
 
 
+@pytest.fixture(scope="session")
+def unvalidated(stack: Stack):  # type: ignore[no-untyped-def]
+    """A boto3 client that skips its own parameter checks, so the server's are tested."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "evidently",
+        endpoint_url=stack.url("frontdoor"),
+        region_name="us-east-1",
+        config=Config(
+            inject_host_prefix=False, retries={"max_attempts": 1}, parameter_validation=False
+        ),
+    )
+
+
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:8]

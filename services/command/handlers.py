@@ -1,39 +1,60 @@
-"""Command handlers: load the aggregate from the view, call the domain, append.
+"""Command execution: load the aggregate from the view, decide, append at its version.
 
-Each handler is named after the Evidently operation. The append carries the
-aggregate's version as the optimistic concurrency check; the handler returns
-once the view has applied its own events, so a Get right after sees them.
+Every control-plane operation is one ``execute`` call: the endpoint supplies
+how to load the aggregate and the domain function that decides its events.
+The append carries the aggregate's version as the optimistic concurrency
+check; execute returns once the view has applied its own events, so a read
+right after sees them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from shared.domain import feature as feature_agg
-from shared.domain import project as project_agg
 from shared.domain.arn import ArnScheme
-from shared.domain.events import AppConfigResource, DataDelivery
+from shared.domain.experiment import Experiment
 from shared.domain.feature import Feature
+from shared.domain.launch import Launch
 from shared.domain.project import Project
 from shared.domain.projection import ConfigView, to_new_event
-from shared.domain.values import Variation
+from shared.domain.segment import Segment
 from shared.errors import ConflictException, ResourceNotFoundException
 from shared.eventstore import ConcurrencyError, EventStore
 from shared.feed import Feed
 
-T = TypeVar("T")
-
 # A writer that raced another one (without asking for a version) retries on the
 # caught-up view; a caller that supplied If-Match gets the conflict instead.
-_RETRIES = 3
+# Each round one racer wins, so N racers need up to N rounds.
+_RETRIES = 32
+_BACKOFF_SECONDS = 0.002
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+S = TypeVar("S", bound=Versioned)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Quotas:
+    """Service quotas, answered with ServiceQuotaExceededException past them."""
+
+    projects: int = 1000
+    features_per_project: int = 1000
+    launches_per_project: int = 100
+    experiments_per_project: int = 100
+    segments: int = 500
 
 
 @dataclass
@@ -43,33 +64,42 @@ class CommandHandlers:
     view: ConfigView
     arns: ArnScheme
     clock: Callable[[], datetime] = utcnow
+    quotas: Quotas = field(default_factory=Quotas)
 
-    async def _append(self, stream: str, version: int, events: Sequence[object]) -> None:
-        envelopes = await self.store.append(stream, version, [to_new_event(e) for e in events])
-        await self.feed.wait_for(envelopes[-1].position)
-
-    async def _run(self, attempt: Callable[[], Awaitable[T]], if_match: int | None) -> T:
+    async def execute(
+        self,
+        stream: str,
+        load: Callable[[], S | None],
+        decide: Callable[[S | None, datetime], Sequence[object]],
+        *,
+        if_match: int | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         for _ in range(_RETRIES):
+            state = load()
+            current = state.version if state is not None else 0
+            if if_match is not None and if_match != current:
+                raise ConflictException(
+                    f"{stream} is at resourceVersion {current}, not {if_match}", stream
+                )
+            events = decide(state, self.clock())
             try:
-                return await attempt()
+                appended = await self.store.append(
+                    stream, current, [to_new_event(e, metadata) for e in events]
+                )
             except ConcurrencyError as exc:
                 if if_match is not None:
                     raise ConflictException(
-                        f"{exc.stream} is at version {exc.actual}, not {if_match}",
-                        exc.stream,
+                        f"{stream} is at resourceVersion {exc.actual}, not {if_match}", stream
                     ) from None
                 await self.feed.catch_up()
-                await asyncio.sleep(0)
-        raise ConflictException("too many concurrent writers, try again")
+                await asyncio.sleep(random.uniform(0, _BACKOFF_SECONDS))
+                continue
+            await self.feed.wait_for(appended[-1].position)
+            return
+        raise ConflictException(f"too many concurrent writers on {stream}; try again", stream)
 
-    @staticmethod
-    def _check_version(current: int, if_match: int | None, resource: str) -> None:
-        if if_match is not None and if_match != current:
-            raise ConflictException(
-                f"{resource} is at resourceVersion {current}, not {if_match}", resource
-            )
-
-    # -- lookups -------------------------------------------------------
+    # -- lookups that answer ResourceNotFoundException ---------------------
 
     def project(self, name: str) -> Project:
         project = self.view.project(name)
@@ -79,159 +109,42 @@ class CommandHandlers:
 
     def feature(self, project: str, name: str) -> Feature:
         self.project(project)
-        feature = self.view.feature(project, name)
-        if feature is None:
+        found = self.view.feature(project, name)
+        if found is None:
             raise ResourceNotFoundException(
                 f"feature {name} does not exist in project {project}", name, "Feature"
             )
-        return feature
+        return found
 
-    # -- projects ------------------------------------------------------
-
-    async def create_project(
-        self,
-        *,
-        name: str,
-        description: str | None,
-        tags: dict[str, str],
-        data_delivery: DataDelivery | None,
-        app_config_resource: AppConfigResource | None,
-    ) -> Project:
-        async def attempt() -> Project:
-            existing = self.view.projects.get(name)
-            events = project_agg.create_project(
-                existing,
-                name=name,
-                description=description,
-                tags=tags,
-                data_delivery=data_delivery,
-                app_config_resource=app_config_resource,
-                now=self.clock(),
+    def launch(self, project: str, name: str) -> Launch:
+        self.project(project)
+        found = self.view.launch(project, name)
+        if found is None:
+            raise ResourceNotFoundException(
+                f"launch {name} does not exist in project {project}", name, "Launch"
             )
-            await self._append(
-                project_agg.stream(name), existing.version if existing else 0, events
+        return found
+
+    def experiment(self, project: str, name: str) -> Experiment:
+        self.project(project)
+        found = self.view.experiment(project, name)
+        if found is None:
+            raise ResourceNotFoundException(
+                f"experiment {name} does not exist in project {project}", name, "Experiment"
             )
-            return self.project(name)
+        return found
 
-        return await self._run(attempt, None)
+    def segment(self, name: str) -> Segment:
+        found = self.view.segment(name)
+        if found is None:
+            raise ResourceNotFoundException(f"segment {name} does not exist", name, "Segment")
+        return found
 
-    async def update_project(
-        self,
-        name: str,
-        *,
-        description: str | None,
-        app_config_resource: AppConfigResource | None,
-        if_match: int | None = None,
-    ) -> Project:
-        async def attempt() -> Project:
-            project = self.project(name)
-            self._check_version(project.version, if_match, name)
-            events = project_agg.update_project(
-                project,
-                description=description,
-                app_config_resource=app_config_resource,
-                now=self.clock(),
-            )
-            await self._append(project_agg.stream(name), project.version, events)
-            return self.project(name)
+    def live_segment_names(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.view.live_segments())
 
-        return await self._run(attempt, if_match)
 
-    async def update_project_data_delivery(
-        self, name: str, data_delivery: DataDelivery | None, if_match: int | None = None
-    ) -> Project:
-        async def attempt() -> Project:
-            project = self.project(name)
-            self._check_version(project.version, if_match, name)
-            events = project_agg.update_data_delivery(project, data_delivery, self.clock())
-            await self._append(project_agg.stream(name), project.version, events)
-            return self.project(name)
-
-        return await self._run(attempt, if_match)
-
-    async def delete_project(self, name: str, if_match: int | None = None) -> None:
-        async def attempt() -> None:
-            project = self.project(name)
-            self._check_version(project.version, if_match, name)
-            left = sum(1 for _ in self.view.live_features(name))
-            events = project_agg.delete_project(project, resources_left=left, now=self.clock())
-            await self._append(project_agg.stream(name), project.version, events)
-
-        await self._run(attempt, if_match)
-
-    # -- features ------------------------------------------------------
-
-    async def create_feature(
-        self,
-        project: str,
-        *,
-        name: str,
-        description: str | None,
-        variations: Sequence[Variation],
-        default_variation: str | None,
-        evaluation_strategy: str | None,
-        entity_overrides: dict[str, str],
-        tags: dict[str, str],
-    ) -> Feature:
-        async def attempt() -> Feature:
-            self.project(project)
-            existing = self.view.features.get((project, name))
-            events = feature_agg.create_feature(
-                existing,
-                project=project,
-                name=name,
-                description=description,
-                variations=variations,
-                default_variation=default_variation,
-                evaluation_strategy=evaluation_strategy,
-                entity_overrides=entity_overrides,
-                tags=tags,
-                now=self.clock(),
-            )
-            await self._append(
-                feature_agg.stream(project, name), existing.version if existing else 0, events
-            )
-            return self.feature(project, name)
-
-        return await self._run(attempt, None)
-
-    async def update_feature(
-        self,
-        project: str,
-        name: str,
-        *,
-        description: str | None,
-        add_or_update: Sequence[Variation],
-        remove: Sequence[str],
-        default_variation: str | None,
-        evaluation_strategy: str | None,
-        entity_overrides: dict[str, str] | None,
-        if_match: int | None = None,
-    ) -> Feature:
-        async def attempt() -> Feature:
-            feature = self.feature(project, name)
-            self._check_version(feature.version, if_match, name)
-            events = feature_agg.update_feature(
-                feature,
-                description=description,
-                add_or_update=add_or_update,
-                remove=remove,
-                default_variation=default_variation,
-                evaluation_strategy=evaluation_strategy,
-                entity_overrides=entity_overrides,
-                variations_in_use=(),
-                now=self.clock(),
-            )
-            await self._append(feature_agg.stream(project, name), feature.version, events)
-            return self.feature(project, name)
-
-        return await self._run(attempt, if_match)
-
-    async def delete_feature(self, project: str, name: str, if_match: int | None = None) -> None:
-        async def attempt() -> None:
-            feature = self.feature(project, name)
-            self._check_version(feature.version, if_match, name)
-            events = feature_agg.delete_feature(feature, used_by=(), now=self.clock())
-            await self._append(feature_agg.stream(project, name), feature.version, events)
-
-        await self._run(attempt, if_match)
+def require(state: S | None) -> S:
+    """For decide functions of commands on existing resources (load already checked)."""
+    assert state is not None
+    return state

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from services.evaluation.publisher import Publisher
 from services.evaluation.routes import routes
@@ -16,7 +17,7 @@ from shared.domain.arn import ArnScheme
 from shared.domain.projection import ConfigView, apply
 from shared.eventstore import EventStore, create_pool
 from shared.feed import Feed
-from shared.http import EXCEPTION_HANDLERS
+from shared.http import EXCEPTION_HANDLERS, ArnPathMiddleware
 from shared.migrations import migrate
 
 
@@ -50,4 +51,9 @@ def create_app(settings: Settings) -> Starlette:
             await feed.stop()
             await pool.close()
 
-    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(ArnPathMiddleware)],
+        lifespan=lifespan,
+    )

@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from services.results.routes import routes
 from services.results.source import AggregateSource
 from shared import topics
 from shared.config import Settings
-from shared.http import EXCEPTION_HANDLERS
+from shared.http import EXCEPTION_HANDLERS, ArnPathMiddleware
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -30,4 +31,9 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await source.stop()
 
-    return Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(ArnPathMiddleware)],
+        lifespan=lifespan,
+    )

@@ -90,6 +90,194 @@ class FeatureDeleted:
     at: datetime
 
 
+# -- shared by launches and experiments ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDefinition:
+    name: str
+    entity_id_key: str
+    value_key: str
+    event_pattern: str | None = None
+    unit_label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricGoal:
+    definition: MetricDefinition
+    desired_change: str = "INCREASE"
+
+
+# -- launches -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchGroup:
+    name: str
+    description: str | None
+    feature: str
+    variation: str
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentOverride:
+    segment: str
+    evaluation_order: int
+    weights: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledStep:
+    start_time: datetime
+    group_weights: Mapping[str, int]
+    segment_overrides: tuple[SegmentOverride, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchConfig:
+    """Everything CreateLaunch and UpdateLaunch set; an update carries the whole new config."""
+
+    description: str | None
+    groups: tuple[LaunchGroup, ...]
+    metric_monitors: tuple[MetricDefinition, ...]
+    randomization_salt: str
+    steps: tuple[ScheduledStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchCreated:
+    at: datetime
+    project: str
+    name: str
+    config: LaunchConfig
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchUpdated:
+    at: datetime
+    config: LaunchConfig
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchStarted:
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchStopped:
+    at: datetime
+    desired_state: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchDeleted:
+    at: datetime
+
+
+# -- experiments ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    name: str
+    description: str | None
+    feature: str
+    variation: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisConfig:
+    """Seed-004 optional fields: how results are analysed (see README, Statistics)."""
+
+    method: str = "sequential"  # or "ttest"
+    confidence_level: float = 0.95
+    correction: str = "holm"  # holm | bonferroni | bh | none
+    one_sided: bool = False
+    tuning_sample_size: int = 5000
+    prior_mean: float | None = None
+    prior_variance: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentConfig:
+    """Everything CreateExperiment and UpdateExperiment set; updates carry the whole config."""
+
+    description: str | None
+    treatments: tuple[Treatment, ...]
+    metric_goals: tuple[MetricGoal, ...]
+    control_treatment: str
+    treatment_weights: Mapping[str, int]
+    randomization_salt: str
+    sampling_rate: int
+    segment: str | None
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    sticky_assignment: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentCreated:
+    at: datetime
+    project: str
+    name: str
+    config: ExperimentConfig
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentUpdated:
+    at: datetime
+    config: ExperimentConfig
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentStarted:
+    at: datetime
+    analysis_complete_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentStopped:
+    at: datetime
+    desired_state: str
+    reason: str | None
+    ended_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentWinnerDeclared:
+    at: datetime
+    treatment: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentArchived:
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentDeleted:
+    at: datetime
+
+
+# -- segments -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentCreated:
+    at: datetime
+    name: str
+    pattern: str
+    description: str | None
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDeleted:
+    at: datetime
+
+
 # -- any resource ---------------------------------------------------------
 
 
@@ -107,6 +295,20 @@ Event = (
     | FeatureCreated
     | FeatureUpdated
     | FeatureDeleted
+    | LaunchCreated
+    | LaunchUpdated
+    | LaunchStarted
+    | LaunchStopped
+    | LaunchDeleted
+    | ExperimentCreated
+    | ExperimentUpdated
+    | ExperimentStarted
+    | ExperimentStopped
+    | ExperimentWinnerDeclared
+    | ExperimentArchived
+    | ExperimentDeleted
+    | SegmentCreated
+    | SegmentDeleted
     | TagsChanged
 )
 

@@ -7,19 +7,27 @@ continues the stream at the right version.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
+from shared.domain import experiment as experiment_agg
 from shared.domain import feature as feature_agg
+from shared.domain import launch as launch_agg
 from shared.domain import project as project_agg
+from shared.domain import segment as segment_agg
 from shared.domain.codec import encode, from_json
 from shared.domain.events import EVENT_TYPES
+from shared.domain.experiment import Experiment
 from shared.domain.feature import Feature
+from shared.domain.launch import Launch
 from shared.domain.project import Project
+from shared.domain.segment import Segment
 from shared.envelope import Envelope, NewEvent
 
 R = TypeVar("R")
+Key = tuple[str, str]
 
 
 def to_new_event(event: object, metadata: dict[str, Any] | None = None) -> NewEvent:
@@ -30,35 +38,105 @@ def decode_event(envelope: Envelope) -> object:
     return from_json(EVENT_TYPES[envelope.type], envelope.payload)
 
 
+def _live(value: R | None) -> R | None:
+    return None if value is None or getattr(value, "deleted", False) else value
+
+
 @dataclass
 class ConfigView:
     projects: dict[str, Project] = field(default_factory=dict)
-    features: dict[tuple[str, str], Feature] = field(default_factory=dict)
+    features: dict[Key, Feature] = field(default_factory=dict)
+    launches: dict[Key, Launch] = field(default_factory=dict)
+    experiments: dict[Key, Experiment] = field(default_factory=dict)
+    segments: dict[str, Segment] = field(default_factory=dict)
     position: int = 0
+    # Called with (kind, key) after each applied event: lets a reader keep
+    # derived state (compiled patterns, per-feature rule lists) current.
+    listeners: list[Callable[[str, Any], None]] = field(default_factory=list)
 
     def project(self, name: str) -> Project | None:
-        p = self.projects.get(name)
-        return None if p is None or p.deleted else p
+        return _live(self.projects.get(name))
 
     def feature(self, project: str, name: str) -> Feature | None:
-        f = self.features.get((project, name))
-        return None if f is None or f.deleted else f
+        return _live(self.features.get((project, name)))
+
+    def launch(self, project: str, name: str) -> Launch | None:
+        return _live(self.launches.get((project, name)))
+
+    def experiment(self, project: str, name: str) -> Experiment | None:
+        return _live(self.experiments.get((project, name)))
+
+    def segment(self, name: str) -> Segment | None:
+        return _live(self.segments.get(name))
 
     def live_features(self, project: str) -> Iterator[Feature]:
         return (f for (p, _), f in self.features.items() if p == project and not f.deleted)
+
+    def live_launches(self, project: str) -> Iterator[Launch]:
+        return (x for (p, _), x in self.launches.items() if p == project and not x.deleted)
+
+    def live_experiments(self, project: str) -> Iterator[Experiment]:
+        return (x for (p, _), x in self.experiments.items() if p == project and not x.deleted)
+
+    def live_segments(self) -> Iterator[Segment]:
+        return (s for s in self.segments.values() if not s.deleted)
+
+    def launches_of_feature(self, project: str, feature: str) -> list[Launch]:
+        return [x for x in self.live_launches(project) if feature in x.features]
+
+    def experiments_of_feature(self, project: str, feature: str) -> list[Experiment]:
+        return [x for x in self.live_experiments(project) if x.feature == feature]
+
+    def segment_launches(self, segment: str) -> list[Launch]:
+        return [
+            x
+            for x in self.launches.values()
+            if not x.deleted
+            and any(o.segment == segment for s in x.config.steps for o in s.segment_overrides)
+        ]
+
+    def segment_experiments(self, segment: str) -> list[Experiment]:
+        return [
+            x for x in self.experiments.values() if not x.deleted and x.config.segment == segment
+        ]
+
+    def counters(self, project: str, now: datetime) -> dict[str, int]:
+        launches = list(self.live_launches(project))
+        experiments = list(self.live_experiments(project))
+        return {
+            "featureCount": sum(1 for _ in self.live_features(project)),
+            "launchCount": len(launches),
+            "activeLaunchCount": sum(1 for x in launches if x.status == "RUNNING"),
+            "experimentCount": len(experiments),
+            "activeExperimentCount": sum(1 for x in experiments if x.status_at(now) == "RUNNING"),
+        }
 
 
 def apply(view: ConfigView, envelope: Envelope) -> ConfigView:
     event = decode_event(envelope)
     kind, _, key = envelope.stream.partition("-")
+    version = envelope.version
+    changed: Any = key
     if kind == "project":
-        state = project_agg.apply(view.projects.get(key), event, envelope.version)
-        if state is not None:
-            view.projects[key] = state
-    elif kind == "feature":
+        if (p := project_agg.apply(view.projects.get(key), event, version)) is not None:
+            view.projects[key] = p
+    elif kind == "segment":
+        if (s := segment_agg.apply(view.segments.get(key), event, version)) is not None:
+            view.segments[key] = s
+    else:
         project, _, name = key.partition("/")
-        fstate = feature_agg.apply(view.features.get((project, name)), event, envelope.version)
-        if fstate is not None:
-            view.features[(project, name)] = fstate
+        changed = (project, name)
+        if kind == "feature":
+            if (f := feature_agg.apply(view.features.get(changed), event, version)) is not None:
+                view.features[changed] = f
+        elif kind == "launch":
+            if (la := launch_agg.apply(view.launches.get(changed), event, version)) is not None:
+                view.launches[changed] = la
+        elif kind == "experiment":
+            ex = experiment_agg.apply(view.experiments.get(changed), event, version)
+            if ex is not None:
+                view.experiments[changed] = ex
     view.position = envelope.position
+    for listener in view.listeners:
+        listener(kind, changed)
     return view

@@ -23,7 +23,8 @@ SplitWeight = Annotated[int, Field(ge=0, le=100_000)]
 JsonPath = Annotated[str, Field(min_length=1, max_length=256)]
 LongValue = Annotated[int, Field(ge=-9007199254740991, le=9007199254740991)]
 
-_TAG_KEY = re.compile(r"^(?!aws:)[a-zA-Z+\-=._:/]+$")
+# Exactly the model's TagKey pattern: "+-=" is a range, so digits are allowed.
+_TAG_KEY = re.compile(r"^(?!aws:)[a-zA-Z+-=._:/]+$")
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:

@@ -6,9 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.arn import ArnScheme
-from shared.domain.events import AppConfigResource, DataDelivery
+from shared.domain.events import AnalysisConfig, AppConfigResource, DataDelivery, MetricDefinition
+from shared.domain.experiment import Experiment
 from shared.domain.feature import Feature
+from shared.domain.launch import Launch
 from shared.domain.project import Project
+from shared.domain.segment import Segment
 from shared.domain.values import ValueType, VariableValue, Variation
 from shared.wire import features as wire_features
 
@@ -131,5 +134,163 @@ def feature_summary(
             "evaluationStrategy": f.evaluation_strategy,
             "evaluationRules": evaluation_rules,
             "tags": dict(f.tags) or None,
+        }
+    )
+
+
+def metric_definition(d: MetricDefinition) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "name": d.name,
+            "entityIdKey": d.entity_id_key,
+            "valueKey": d.value_key,
+            "eventPattern": d.event_pattern,
+            "unitLabel": d.unit_label,
+        }
+    )
+
+
+def _execution(started: datetime | None, ended: datetime | None) -> dict[str, Any] | None:
+    if started is None and ended is None:
+        return None
+    return _drop_none(
+        {
+            "startedTime": timestamp(started) if started else None,
+            "endedTime": timestamp(ended) if ended else None,
+        }
+    )
+
+
+def launch(x: Launch, arns: ArnScheme) -> dict[str, Any]:
+    steps = [
+        {
+            "startTime": timestamp(step.start_time),
+            "groupWeights": dict(step.group_weights),
+            "segmentOverrides": [
+                {
+                    "segment": arns.segment(o.segment),
+                    "evaluationOrder": o.evaluation_order,
+                    "weights": dict(o.weights),
+                }
+                for o in step.segment_overrides
+            ],
+        }
+        for step in x.config.steps
+    ]
+    return _drop_none(
+        {
+            "arn": arns.child(x.project, "launch", x.name),
+            "name": x.name,
+            "project": arns.project(x.project),
+            "description": x.config.description,
+            "status": x.status,
+            "statusReason": x.status_reason,
+            "type": "aws.evidently.splits",
+            "createdTime": timestamp(x.created_at),
+            "lastUpdatedTime": timestamp(x.updated_at),
+            "execution": _execution(x.started_at, x.ended_at),
+            "groups": [
+                _drop_none(
+                    {
+                        "name": g.name,
+                        "description": g.description,
+                        "featureVariations": {g.feature: g.variation},
+                    }
+                )
+                for g in x.config.groups
+            ],
+            "metricMonitors": [
+                {"metricDefinition": metric_definition(m)} for m in x.config.metric_monitors
+            ],
+            "randomizationSalt": x.config.randomization_salt,
+            "scheduledSplitsDefinition": {"steps": steps},
+            "tags": dict(x.tags) or None,
+            "resourceVersion": x.version,
+        }
+    )
+
+
+def analysis_config(a: AnalysisConfig) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "method": a.method,
+            "confidenceLevel": a.confidence_level,
+            "correction": a.correction,
+            "oneSided": a.one_sided,
+            "tuningSampleSize": a.tuning_sample_size,
+            "priorMean": a.prior_mean,
+            "priorVariance": a.prior_variance,
+        }
+    )
+
+
+def experiment(x: Experiment, arns: ArnScheme, now: datetime) -> dict[str, Any]:
+    c = x.config
+    return _drop_none(
+        {
+            "arn": arns.child(x.project, "experiment", x.name),
+            "name": x.name,
+            "project": arns.project(x.project),
+            "description": c.description,
+            "status": x.status_at(now),
+            "statusReason": x.status_reason,
+            "type": "aws.evidently.onlineab",
+            "createdTime": timestamp(x.created_at),
+            "lastUpdatedTime": timestamp(x.updated_at),
+            "execution": _execution(x.started_at, x.ended_at),
+            "schedule": {"analysisCompleteTime": timestamp(x.analysis_complete_time)}
+            if x.analysis_complete_time
+            else None,
+            "treatments": [
+                _drop_none(
+                    {
+                        "name": t.name,
+                        "description": t.description,
+                        "featureVariations": {t.feature: t.variation},
+                    }
+                )
+                for t in c.treatments
+            ],
+            "metricGoals": [
+                {
+                    "metricDefinition": metric_definition(g.definition),
+                    "desiredChange": g.desired_change,
+                }
+                for g in c.metric_goals
+            ],
+            "onlineAbDefinition": {
+                "controlTreatmentName": c.control_treatment,
+                "treatmentWeights": dict(c.treatment_weights),
+            },
+            "randomizationSalt": c.randomization_salt,
+            "samplingRate": c.sampling_rate,
+            "segment": arns.segment(c.segment) if c.segment else None,
+            "tags": dict(x.tags) or None,
+            # Seed 004, beyond Evidently's model: boto3 ignores these members.
+            "resourceVersion": x.version,
+            "lifecycleStatus": x.lifecycle_at(now),
+            "winningTreatment": x.winner,
+            "endedReason": x.ended_reason,
+            "analysisConfig": analysis_config(c.analysis),
+            "stickyAssignment": c.sticky_assignment,
+        }
+    )
+
+
+def segment(
+    s: Segment, arns: ArnScheme, launch_count: int, experiment_count: int
+) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "arn": arns.segment(s.name),
+            "name": s.name,
+            "pattern": s.pattern,
+            "description": s.description,
+            "createdTime": timestamp(s.created_at),
+            "lastUpdatedTime": timestamp(s.updated_at),
+            "launchCount": launch_count,
+            "experimentCount": experiment_count,
+            "tags": dict(s.tags) or None,
+            "resourceVersion": s.version,
         }
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.routing import nginx_conf, service_for
+from shared.routing import collapse_arn_segments, nginx_conf, service_for
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -37,3 +37,26 @@ def test_committed_nginx_conf_is_rendered_from_the_table() -> None:
         {"command": "command:8081", "evaluation": "evaluation:8082", "results": "results:8083"}
     )
     assert committed == rendered, "run `make nginx-conf` after changing shared/routing.py"
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        ("/projects/p/features/f", "/projects/p/features/f"),
+        (
+            "/projects/arn%3Aaws%3Aevidently%3Aus-east-1%3A1%3Aproject%2Fshop/evaluations/f",
+            "/projects/shop/evaluations/f",
+        ),
+        (
+            "/segments/arn%3Aaws%3Aevidently%3Aus-east-1%3A1%3Asegment%2Fvip/references",
+            "/segments/vip/references",
+        ),
+        (
+            "/tags/arn%3Aaws%3Aevidently%3Aus-east-1%3A1%3Aproject%2Fshop%2Ffeature%2Ff",
+            "/tags/arn:aws:evidently:us-east-1:1:project/shop/feature/f",
+        ),
+    ],
+)
+def test_arn_segments_collapse_to_names(raw: str, path: str) -> None:
+    assert collapse_arn_segments(raw) == path
+    assert service_for(collapse_arn_segments(raw)) == service_for(path)

@@ -1,0 +1,1 @@
+"""Control-plane endpoints, one module per resource: wire in, execute, wire out."""

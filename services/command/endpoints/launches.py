@@ -1,0 +1,238 @@
+"""CreateLaunch, GetLaunch, UpdateLaunch, DeleteLaunch, ListLaunches, StartLaunch, StopLaunch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.command.endpoints.common import (
+    check_quota,
+    handlers,
+    if_match,
+    listing,
+    request_metadata,
+    versioned,
+)
+from services.command.handlers import CommandHandlers, require
+from shared.domain import launch as agg
+from shared.domain.arn import project_name, segment_name
+from shared.domain.events import (
+    LaunchConfig,
+    LaunchGroup,
+    MetricDefinition,
+    ScheduledStep,
+    SegmentOverride,
+)
+from shared.domain.launch import Launch
+from shared.errors import ValidationException
+from shared.http import json_response
+from shared.wire import launches as wire
+from shared.wire import render
+from shared.wire.common import parse
+from shared.wire.metrics import MetricDefinitionConfig
+
+
+def metric_definition(d: MetricDefinitionConfig) -> MetricDefinition:
+    return MetricDefinition(d.name, d.entityIdKey, d.valueKey, d.eventPattern or None, d.unitLabel)
+
+
+def even_split(names: list[str]) -> dict[str, int]:
+    share, rest = divmod(agg.TOTAL_WEIGHT, len(names))
+    return {n: share + (rest if i == 0 else 0) for i, n in enumerate(names)}
+
+
+def steps(config: wire.ScheduledSplitsLaunchConfig) -> tuple[ScheduledStep, ...]:
+    return tuple(
+        ScheduledStep(
+            start_time=s.startTime,
+            group_weights=dict(s.groupWeights),
+            segment_overrides=tuple(
+                SegmentOverride(segment_name(o.segment), o.evaluationOrder, dict(o.weights))
+                for o in s.segmentOverrides
+            ),
+        )
+        for s in config.steps
+    )
+
+
+def groups(configs: list[wire.LaunchGroupConfig]) -> tuple[LaunchGroup, ...]:
+    return tuple(LaunchGroup(g.name, g.description, g.feature, g.variation) for g in configs)
+
+
+def body(h: CommandHandlers, launch: Launch) -> dict[str, Any]:
+    return render.launch(launch, h.arns)
+
+
+async def create_launch(request: Request) -> Response:
+    req = parse(
+        wire.CreateLaunchRequest, await request.body(), project=request.path_params["project"]
+    )
+    h = handlers(request)
+    project = project_name(req.project)
+    h.project(project)
+
+    def decide(existing: Launch | None, now: datetime) -> list[object]:
+        live = sum(1 for _ in h.view.live_launches(project))
+        check_quota(live, h.quotas.launches_per_project, "launches per project")
+        launch_groups = groups(req.groups)
+        config = LaunchConfig(
+            description=req.description,
+            groups=launch_groups,
+            metric_monitors=tuple(
+                metric_definition(m.metricDefinition) for m in req.metricMonitors
+            ),
+            randomization_salt=req.randomizationSalt or req.name,
+            steps=steps(req.scheduledSplitsConfig)
+            if req.scheduledSplitsConfig
+            else (ScheduledStep(now, even_split([g.name for g in launch_groups])),),
+        )
+        return list(
+            agg.create_launch(
+                existing,
+                project=project,
+                name=req.name,
+                config=config,
+                tags=req.tags,
+                feature=lambda f: h.view.feature(project, f),
+                segments=h.live_segment_names(),
+                now=now,
+            )
+        )
+
+    await h.execute(
+        agg.stream(project, req.name),
+        lambda: h.view.launches.get((project, req.name)),
+        decide,
+        metadata=request_metadata(request),
+    )
+    return versioned("launch", body(h, h.launch(project, req.name)))
+
+
+async def get_launch(request: Request) -> Response:
+    h = handlers(request)
+    project = project_name(request.path_params["project"])
+    return versioned("launch", body(h, h.launch(project, request.path_params["launch"])))
+
+
+async def update_launch(request: Request) -> Response:
+    req = parse(
+        wire.UpdateLaunchRequest,
+        await request.body(),
+        project=request.path_params["project"],
+        launch=request.path_params["launch"],
+    )
+    h = handlers(request)
+    project = project_name(req.project)
+
+    def decide(state: Launch | None, now: datetime) -> list[object]:
+        launch = require(state)
+        old = launch.config
+        config = LaunchConfig(
+            description=old.description if req.description is None else req.description,
+            groups=old.groups if req.groups is None else groups(req.groups),
+            metric_monitors=old.metric_monitors
+            if req.metricMonitors is None
+            else tuple(metric_definition(m.metricDefinition) for m in req.metricMonitors),
+            randomization_salt=req.randomizationSalt or old.randomization_salt,
+            steps=old.steps
+            if req.scheduledSplitsConfig is None
+            else steps(req.scheduledSplitsConfig),
+        )
+        return list(
+            agg.update_launch(
+                launch,
+                config,
+                feature=lambda f: h.view.feature(project, f),
+                segments=h.live_segment_names(),
+                now=now,
+            )
+        )
+
+    await h.execute(
+        agg.stream(project, req.launch),
+        lambda: h.launch(project, req.launch),
+        decide,
+        if_match=if_match(request),
+        metadata=request_metadata(request),
+    )
+    return versioned("launch", body(h, h.launch(project, req.launch)))
+
+
+async def delete_launch(request: Request) -> Response:
+    h = handlers(request)
+    project = project_name(request.path_params["project"])
+    name = request.path_params["launch"]
+    await h.execute(
+        agg.stream(project, name),
+        lambda: h.launch(project, name),
+        lambda state, now: agg.delete_launch(require(state), now),
+        if_match=if_match(request),
+        metadata=request_metadata(request),
+    )
+    return json_response({})
+
+
+async def list_launches(request: Request) -> Response:
+    h = handlers(request)
+    project = project_name(request.path_params["project"])
+    h.project(project)
+    status = request.query_params.get("status")
+    if status is not None and status not in (
+        "CREATED",
+        "UPDATING",
+        "RUNNING",
+        "COMPLETED",
+        "CANCELLED",
+    ):
+        raise ValidationException(f"status {status!r} is not a launch status", field="status")
+    launches = [x for x in h.view.live_launches(project) if status is None or x.status == status]
+    return listing(request, "launches", launches, lambda x: x.name, lambda x: body(h, x), limit=100)
+
+
+async def start_launch(request: Request) -> Response:
+    h = handlers(request)
+    project = project_name(request.path_params["project"])
+    name = request.path_params["launch"]
+
+    def decide(state: Launch | None, now: datetime) -> list[object]:
+        busy = {
+            f
+            for x in h.view.live_launches(project)
+            if x.status == "RUNNING" and x.name != name
+            for f in x.features
+        }
+        return list(agg.start_launch(require(state), features_in_running_launches=busy, now=now))
+
+    await h.execute(
+        agg.stream(project, name),
+        lambda: h.launch(project, name),
+        decide,
+        if_match=if_match(request),
+        metadata=request_metadata(request),
+    )
+    return versioned("launch", body(h, h.launch(project, name)))
+
+
+async def stop_launch(request: Request) -> Response:
+    req = parse(
+        wire.StopLaunchRequest,
+        await request.body(),
+        project=request.path_params["project"],
+        launch=request.path_params["launch"],
+    )
+    h = handlers(request)
+    project = project_name(req.project)
+    await h.execute(
+        agg.stream(project, req.launch),
+        lambda: h.launch(project, req.launch),
+        lambda state, now: agg.stop_launch(
+            require(state), desired_state=req.desiredState, reason=req.reason, now=now
+        ),
+        if_match=if_match(request),
+        metadata=request_metadata(request),
+    )
+    ended = h.launch(project, req.launch).ended_at
+    return json_response({"endedTime": render.timestamp(ended) if ended else None})

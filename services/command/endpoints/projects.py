@@ -1,0 +1,165 @@
+"""Projects: Create, Get, Update, UpdateProjectDataDelivery, Delete, List."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.command.endpoints.common import (
+    check_quota,
+    handlers,
+    if_match,
+    listing,
+    request_metadata,
+    versioned,
+)
+from services.command.handlers import CommandHandlers, require
+from shared.domain import project as agg
+from shared.domain.arn import project_name
+from shared.domain.events import AppConfigResource, DataDelivery
+from shared.domain.project import Project
+from shared.errors import ValidationException
+from shared.http import json_response
+from shared.wire import projects as wire
+from shared.wire import render
+from shared.wire.common import parse
+
+
+def data_delivery(
+    config: wire.ProjectDataDeliveryConfig | wire.UpdateProjectDataDeliveryRequest | None,
+) -> DataDelivery | None:
+    if config is None or (config.cloudWatchLogs is None and config.s3Destination is None):
+        return None
+    if config.cloudWatchLogs is not None and config.s3Destination is not None:
+        # UpdateProjectDataDelivery: "You can't specify both cloudWatchLogs and s3Destination".
+        raise ValidationException(
+            "specify cloudWatchLogs or s3Destination, not both", field="dataDelivery"
+        )
+    s3 = config.s3Destination
+    return DataDelivery(
+        cloudwatch_log_group=config.cloudWatchLogs.logGroup if config.cloudWatchLogs else None,
+        s3_bucket=s3.bucket if s3 else None,
+        s3_prefix=s3.prefix if s3 else None,
+    )
+
+
+def app_config(config: wire.ProjectAppConfigResourceConfig | None) -> AppConfigResource | None:
+    if config is None or (config.applicationId is None and config.environmentId is None):
+        return None
+    if not config.applicationId or not config.environmentId:
+        raise ValidationException(
+            "appConfigResource needs both applicationId and environmentId",
+            field="appConfigResource",
+        )
+    return AppConfigResource(config.applicationId, config.environmentId, None)
+
+
+def body(h: CommandHandlers, project: Project) -> dict[str, Any]:
+    shape = render.project(project, h.arns, h.view.counters(project.name, h.clock()))
+    shape["resourceVersion"] = project.version
+    return shape
+
+
+async def create_project(request: Request) -> Response:
+    req = parse(wire.CreateProjectRequest, await request.body())
+    h = handlers(request)
+
+    def decide(existing: Project | None, now: Any) -> list[object]:
+        check_quota(
+            sum(1 for p in h.view.projects.values() if not p.deleted), h.quotas.projects, "projects"
+        )
+        return list(
+            agg.create_project(
+                existing,
+                name=req.name,
+                description=req.description,
+                tags=req.tags,
+                data_delivery=data_delivery(req.dataDelivery),
+                app_config_resource=app_config(req.appConfigResource),
+                now=now,
+            )
+        )
+
+    await h.execute(
+        agg.stream(req.name),
+        lambda: h.view.projects.get(req.name),
+        decide,
+        metadata=request_metadata(request),
+    )
+    return versioned("project", body(h, h.project(req.name)))
+
+
+async def get_project(request: Request) -> Response:
+    h = handlers(request)
+    return versioned("project", body(h, h.project(project_name(request.path_params["project"]))))
+
+
+async def update_project(request: Request) -> Response:
+    req = parse(
+        wire.UpdateProjectRequest, await request.body(), project=request.path_params["project"]
+    )
+    h = handlers(request)
+    name = project_name(req.project)
+    await h.execute(
+        agg.stream(name),
+        lambda: h.project(name),
+        lambda p, now: agg.update_project(
+            require(p),
+            description=req.description,
+            app_config_resource=app_config(req.appConfigResource),
+            now=now,
+        ),
+        if_match=if_match(request),
+        metadata=request_metadata(request),
+    )
+    return versioned("project", body(h, h.project(name)))
+
+
+async def update_project_data_delivery(request: Request) -> Response:
+    req = parse(
+        wire.UpdateProjectDataDeliveryRequest,
+        await request.body(),
+        project=request.path_params["project"],
+    )
+    h = handlers(request)
+    name = project_name(req.project)
+    await h.execute(
+        agg.stream(name),
+        lambda: h.project(name),
+        lambda p, now: agg.update_data_delivery(require(p), data_delivery(req), now),
+        if_match=if_match(request),
+        metadata=request_metadata(request),
+    )
+    return versioned("project", body(h, h.project(name)))
+
+
+async def delete_project(request: Request) -> Response:
+    h = handlers(request)
+    name = project_name(request.path_params["project"])
+
+    def decide(p: Project | None, now: Any) -> list[object]:
+        counts = h.view.counters(name, now)
+        left = counts["featureCount"] + counts["launchCount"] + counts["experimentCount"]
+        return list(agg.delete_project(require(p), resources_left=left, now=now))
+
+    await h.execute(
+        agg.stream(name),
+        lambda: h.project(name),
+        decide,
+        if_match=if_match(request),
+        metadata=request_metadata(request),
+    )
+    return json_response({})
+
+
+async def list_projects(request: Request) -> Response:
+    h = handlers(request)
+    now = h.clock()
+
+    def summary(p: Project) -> dict[str, Any]:
+        return render.project_summary(p, h.arns, h.view.counters(p.name, now))
+
+    live = [p for p in h.view.projects.values() if not p.deleted]
+    return listing(request, "projects", live, lambda p: p.name, summary, limit=50)

@@ -1,0 +1,159 @@
+"""Segments: Create, Get, Delete, List, ListSegmentReferences, TestSegmentPattern."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.command.endpoints.common import (
+    check_quota,
+    handlers,
+    if_match,
+    listing,
+    request_metadata,
+    versioned,
+)
+from services.command.handlers import CommandHandlers, require
+from shared.domain import segment as agg
+from shared.domain.arn import segment_name
+from shared.domain.experiment import Experiment
+from shared.domain.launch import Launch
+from shared.domain.patterns import compile_pattern
+from shared.domain.segment import Segment
+from shared.errors import ValidationException
+from shared.http import json_response
+from shared.wire import render
+from shared.wire import segments as wire
+from shared.wire.common import parse
+
+
+def body(h: CommandHandlers, s: Segment) -> dict[str, Any]:
+    return render.segment(
+        s, h.arns, len(h.view.segment_launches(s.name)), len(h.view.segment_experiments(s.name))
+    )
+
+
+async def create_segment(request: Request) -> Response:
+    req = parse(wire.CreateSegmentRequest, await request.body())
+    h = handlers(request)
+
+    def decide(existing: Segment | None, now: datetime) -> list[object]:
+        check_quota(sum(1 for _ in h.view.live_segments()), h.quotas.segments, "segments")
+        return list(
+            agg.create_segment(
+                existing,
+                name=req.name,
+                pattern=req.pattern,
+                description=req.description,
+                tags=req.tags,
+                now=now,
+            )
+        )
+
+    await h.execute(
+        agg.stream(req.name),
+        lambda: h.view.segments.get(req.name),
+        decide,
+        metadata=request_metadata(request),
+    )
+    return versioned("segment", body(h, h.segment(req.name)))
+
+
+async def get_segment(request: Request) -> Response:
+    h = handlers(request)
+    return versioned("segment", body(h, h.segment(segment_name(request.path_params["segment"]))))
+
+
+async def delete_segment(request: Request) -> Response:
+    h = handlers(request)
+    name = segment_name(request.path_params["segment"])
+
+    def decide(state: Segment | None, now: datetime) -> list[object]:
+        users = {f"launch {x.project}/{x.name}" for x in h.view.segment_launches(name)}
+        users |= {f"experiment {x.project}/{x.name}" for x in h.view.segment_experiments(name)}
+        return list(agg.delete_segment(require(state), used_by=users, now=now))
+
+    await h.execute(
+        agg.stream(name),
+        lambda: h.segment(name),
+        decide,
+        if_match=if_match(request),
+        metadata=request_metadata(request),
+    )
+    return json_response({})
+
+
+async def list_segments(request: Request) -> Response:
+    h = handlers(request)
+    return listing(
+        request,
+        "segments",
+        h.view.live_segments(),
+        lambda s: s.name,
+        lambda s: body(h, s),
+        limit=50,
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _reference(h: CommandHandlers, x: Launch | Experiment, now: datetime) -> dict[str, Any]:
+    if isinstance(x, Launch):
+        arn, kind, status = h.arns.child(x.project, "launch", x.name), "LAUNCH", x.status
+    else:
+        arn, kind, status = (
+            h.arns.child(x.project, "experiment", x.name),
+            "EXPERIMENT",
+            x.status_at(now),
+        )
+    shape = {
+        "arn": arn,
+        "name": x.name,
+        "type": kind,
+        "status": status,
+        "startTime": _iso(x.started_at),
+        "endTime": _iso(x.ended_at),
+        "lastUpdatedOn": _iso(x.updated_at),
+    }
+    return {k: v for k, v in shape.items() if v is not None}
+
+
+async def list_segment_references(request: Request) -> Response:
+    h = handlers(request)
+    name = segment_name(request.path_params["segment"])
+    h.segment(name)
+    kind = request.query_params.get("type")
+    users: list[Launch | Experiment]
+    if kind == "LAUNCH":
+        users = list(h.view.segment_launches(name))
+    elif kind == "EXPERIMENT":
+        users = list(h.view.segment_experiments(name))
+    else:
+        raise ValidationException("type is EXPERIMENT or LAUNCH", field="type")
+    now = h.clock()
+    return listing(
+        request,
+        "referencedBy",
+        users,
+        lambda x: f"{x.project}/{x.name}",
+        lambda x: _reference(h, x, now),
+        limit=100,
+    )
+
+
+async def test_segment_pattern(request: Request) -> Response:
+    req = parse(wire.TestSegmentPatternRequest, await request.body())
+    pattern = compile_pattern(req.pattern, field="pattern", max_length=agg.MAX_PATTERN_LENGTH)
+    try:
+        payload = orjson.loads(req.payload)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationException(f"payload is not valid JSON: {exc}", field="payload") from None
+    if not isinstance(payload, dict):
+        raise ValidationException("payload must be a JSON object", field="payload")
+    return json_response({"match": pattern.matches(payload)})

@@ -1,0 +1,369 @@
+"""Experiment aggregate: Evidently's CREATED→RUNNING→COMPLETED|CANCELLED, plus seed 004.
+
+Seed 004's lifecycle maps onto Evidently's statuses: draft = CREATED,
+active = RUNNING, winner_declared = RUNNING with a winner (every entity gets
+it), ended = COMPLETED or CANCELLED (with an endedReason), archived = ended and
+hidden from listings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from shared.domain.events import (
+    ExperimentArchived,
+    ExperimentConfig,
+    ExperimentCreated,
+    ExperimentDeleted,
+    ExperimentStarted,
+    ExperimentStopped,
+    ExperimentUpdated,
+    ExperimentWinnerDeclared,
+    TagsChanged,
+)
+from shared.domain.feature import Feature
+from shared.domain.metrics import check_metric_definitions
+from shared.errors import ConflictException, ResourceNotFoundException, ValidationException
+
+TOTAL_WEIGHT = 100_000
+ENDED_REASONS = ("success", "tech_issue", "no_longer_needed", "no_stat_sig", "other")
+ANALYSIS_METHODS = ("sequential", "ttest")
+CORRECTIONS = ("holm", "bonferroni", "bh", "none")
+# StartExperiment: analysisCompleteTime "must be no more than 30 days after the experiment starts".
+MAX_DURATION = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    project: str
+    name: str
+    config: ExperimentConfig
+    tags: Mapping[str, str]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    analysis_complete_time: datetime | None = None
+    status_reason: str | None = None
+    winner: str | None = None
+    ended_reason: str | None = None
+    archived: bool = False
+    version: int = 0
+    deleted: bool = False
+
+    @property
+    def feature(self) -> str:
+        return self.config.treatments[0].feature
+
+    def status_at(self, now: datetime) -> str:
+        """RUNNING experiments complete at analysisCompleteTime, unless a winner is serving."""
+        if (
+            self.status == "RUNNING"
+            and self.winner is None
+            and self.analysis_complete_time is not None
+            and now >= self.analysis_complete_time
+        ):
+            return "COMPLETED"
+        return self.status
+
+    def lifecycle_at(self, now: datetime) -> str:
+        status = self.status_at(now)
+        if self.archived:
+            return "archived"
+        if status == "CREATED":
+            return "draft"
+        if status == "RUNNING":
+            return "winner_declared" if self.winner else "active"
+        return "ended"
+
+    def treatment(self, name: str) -> str | None:
+        for t in self.config.treatments:
+            if t.name == name:
+                return t.variation
+        return None
+
+
+def stream(project: str, name: str) -> str:
+    return f"experiment-{project}/{name}"
+
+
+FeatureLookup = Callable[[str], Feature | None]
+
+
+def check_config(
+    config: ExperimentConfig, feature: FeatureLookup, segments: Collection[str]
+) -> None:
+    names = [t.name for t in config.treatments]
+    if not 1 <= len(names) <= 5:
+        raise ValidationException("an experiment has 1 to 5 treatments", field="treatments")
+    if len(set(names)) != len(names):
+        raise ValidationException("treatment names must be unique", field="treatments")
+    features = {t.feature for t in config.treatments}
+    if len(features) != 1:
+        raise ValidationException(
+            "every treatment of an experiment uses the same feature", field="treatments.feature"
+        )
+    for t in config.treatments:
+        f = feature(t.feature)
+        if f is None:
+            raise ResourceNotFoundException(
+                f"feature {t.feature} does not exist", t.feature, "Feature"
+            )
+        if f.variation(t.variation) is None:
+            raise ValidationException(
+                f"treatment {t.name}: feature {t.feature} has no variation {t.variation!r}",
+                field="treatments.variation",
+            )
+    if not 1 <= len(config.metric_goals) <= 3:
+        raise ValidationException("an experiment has 1 to 3 metricGoals", field="metricGoals")
+    check_metric_definitions([g.definition for g in config.metric_goals], "metricGoals")
+    if config.control_treatment not in names:
+        raise ValidationException(
+            f"controlTreatmentName {config.control_treatment!r} is not a treatment",
+            field="onlineAbConfig.controlTreatmentName",
+        )
+    unknown = sorted(set(config.treatment_weights) - set(names))
+    if unknown:
+        raise ValidationException(
+            f"treatmentWeights names unknown treatments {unknown}",
+            field="onlineAbConfig.treatmentWeights",
+        )
+    weights = config.treatment_weights.values()
+    if any(not 0 <= w <= TOTAL_WEIGHT for w in weights) or sum(weights) != TOTAL_WEIGHT:
+        raise ValidationException(
+            f"treatmentWeights are 0 to {TOTAL_WEIGHT} each and sum to {TOTAL_WEIGHT}",
+            field="onlineAbConfig.treatmentWeights",
+        )
+    if not 0 <= config.sampling_rate <= TOTAL_WEIGHT:
+        raise ValidationException("samplingRate is 0 to 100000", field="samplingRate")
+    if config.segment is not None and config.segment not in segments:
+        raise ResourceNotFoundException(
+            f"segment {config.segment} does not exist", config.segment, "Segment"
+        )
+    analysis = config.analysis
+    if analysis.method not in ANALYSIS_METHODS:
+        raise ValidationException(
+            f"analysis method is one of {ANALYSIS_METHODS}", field="analysisConfig.method"
+        )
+    if not 0.5 <= analysis.confidence_level < 1:
+        raise ValidationException(
+            "confidenceLevel is at least 0.5 and below 1", field="analysisConfig.confidenceLevel"
+        )
+    if analysis.correction not in CORRECTIONS:
+        raise ValidationException(
+            f"correction is one of {CORRECTIONS}", field="analysisConfig.correction"
+        )
+    if analysis.tuning_sample_size < 1:
+        raise ValidationException(
+            "tuningSampleSize is positive", field="analysisConfig.tuningSampleSize"
+        )
+    if analysis.prior_variance is not None and analysis.prior_variance <= 0:
+        raise ValidationException("priorVariance is positive", field="analysisConfig.priorVariance")
+
+
+def _ensure_not_ended(experiment: Experiment, now: datetime) -> None:
+    status = experiment.status_at(now)
+    if status in ("COMPLETED", "CANCELLED"):
+        raise ConflictException(
+            f"experiment {experiment.name} is {status} and can no longer change",
+            experiment.name,
+            "Experiment",
+        )
+
+
+def create_experiment(
+    existing: Experiment | None,
+    *,
+    project: str,
+    name: str,
+    config: ExperimentConfig,
+    tags: Mapping[str, str],
+    feature: FeatureLookup,
+    segments: Collection[str],
+    now: datetime,
+) -> list[ExperimentCreated]:
+    if existing is not None and not existing.deleted:
+        raise ConflictException(
+            f"experiment {name} already exists in project {project}", name, "Experiment"
+        )
+    check_config(config, feature, segments)
+    return [ExperimentCreated(now, project, name, config, dict(tags))]
+
+
+def update_experiment(
+    experiment: Experiment,
+    config: ExperimentConfig,
+    *,
+    feature: FeatureLookup,
+    segments: Collection[str],
+    now: datetime,
+) -> list[ExperimentUpdated]:
+    _ensure_not_ended(experiment, now)
+    if experiment.status == "RUNNING":
+        old = experiment.config
+        # UpdateExperiment: segment and removeSegment "can't be used if the
+        # experiment is currently running"; neither can what it measures.
+        frozen = {
+            "segment": old.segment != config.segment,
+            "treatments": old.treatments != config.treatments,
+            "metricGoals": old.metric_goals != config.metric_goals,
+            "onlineAbConfig.controlTreatmentName": old.control_treatment
+            != config.control_treatment,
+        }
+        changed = [k for k, v in frozen.items() if v]
+        if changed:
+            raise ConflictException(
+                f"experiment {experiment.name} is running; {', '.join(changed)} can't change now",
+                experiment.name,
+                "Experiment",
+            )
+    check_config(config, feature, segments)
+    return [ExperimentUpdated(now, config)]
+
+
+def start_experiment(
+    experiment: Experiment,
+    *,
+    analysis_complete_time: datetime,
+    feature_has_running_experiment: bool,
+    now: datetime,
+) -> list[ExperimentStarted]:
+    if experiment.status != "CREATED":
+        raise ConflictException(
+            f"experiment {experiment.name} is {experiment.status_at(now)}; only a CREATED"
+            " experiment can start",
+            experiment.name,
+            "Experiment",
+        )
+    if len(experiment.config.treatments) < 2:
+        raise ValidationException(
+            "an experiment needs at least 2 treatments to start", field="treatments"
+        )
+    if feature_has_running_experiment:
+        raise ConflictException(
+            f"feature {experiment.feature} already has a running experiment",
+            experiment.name,
+            "Experiment",
+        )
+    if analysis_complete_time <= now:
+        raise ValidationException(
+            "analysisCompleteTime must be in the future", field="analysisCompleteTime"
+        )
+    if analysis_complete_time > now + MAX_DURATION:
+        raise ValidationException(
+            "analysisCompleteTime must be no more than 30 days after the start",
+            field="analysisCompleteTime",
+        )
+    return [ExperimentStarted(now, analysis_complete_time)]
+
+
+def stop_experiment(
+    experiment: Experiment,
+    *,
+    desired_state: str | None,
+    reason: str | None,
+    ended_reason: str | None,
+    now: datetime,
+) -> list[ExperimentStopped]:
+    if experiment.status_at(now) != "RUNNING":
+        raise ConflictException(
+            f"experiment {experiment.name} is {experiment.status_at(now)}, not RUNNING",
+            experiment.name,
+            "Experiment",
+        )
+    if ended_reason is not None and ended_reason not in ENDED_REASONS:
+        raise ValidationException(f"endedReason is one of {ENDED_REASONS}", field="endedReason")
+    return [ExperimentStopped(now, desired_state or "COMPLETED", reason, ended_reason)]
+
+
+def declare_winner(
+    experiment: Experiment, treatment: str, now: datetime
+) -> list[ExperimentWinnerDeclared]:
+    if experiment.status_at(now) != "RUNNING":
+        raise ConflictException(
+            f"experiment {experiment.name} is {experiment.status_at(now)}; a winner is declared"
+            " on a running experiment",
+            experiment.name,
+            "Experiment",
+        )
+    if experiment.treatment(treatment) is None:
+        raise ValidationException(
+            f"experiment {experiment.name} has no treatment {treatment!r}", field="treatment"
+        )
+    return [ExperimentWinnerDeclared(now, treatment)]
+
+
+def archive_experiment(experiment: Experiment, now: datetime) -> list[ExperimentArchived]:
+    if experiment.status_at(now) not in ("COMPLETED", "CANCELLED"):
+        raise ConflictException(
+            f"experiment {experiment.name} is {experiment.status_at(now)}; only an ended"
+            " experiment can be archived",
+            experiment.name,
+            "Experiment",
+        )
+    if experiment.archived:
+        raise ConflictException(
+            f"experiment {experiment.name} is already archived", experiment.name, "Experiment"
+        )
+    return [ExperimentArchived(now)]
+
+
+def delete_experiment(experiment: Experiment, now: datetime) -> list[ExperimentDeleted]:
+    if experiment.status_at(now) == "RUNNING":
+        raise ConflictException(
+            f"experiment {experiment.name} is running; stop it before deleting it",
+            experiment.name,
+            "Experiment",
+        )
+    return [ExperimentDeleted(now)]
+
+
+def apply(experiment: Experiment | None, event: object, version: int) -> Experiment | None:
+    match event:
+        case ExperimentCreated():
+            return Experiment(
+                project=event.project,
+                name=event.name,
+                config=event.config,
+                tags=dict(event.tags),
+                status="CREATED",
+                created_at=event.at,
+                updated_at=event.at,
+                version=version,
+            )
+    if experiment is None:
+        return None
+    match event:
+        case ExperimentUpdated():
+            return replace(experiment, config=event.config, updated_at=event.at, version=version)
+        case ExperimentStarted():
+            return replace(
+                experiment,
+                status="RUNNING",
+                started_at=event.at,
+                analysis_complete_time=event.analysis_complete_time,
+                updated_at=event.at,
+                version=version,
+            )
+        case ExperimentStopped():
+            return replace(
+                experiment,
+                status=event.desired_state,
+                ended_at=event.at,
+                status_reason=event.reason,
+                ended_reason=event.ended_reason,
+                updated_at=event.at,
+                version=version,
+            )
+        case ExperimentWinnerDeclared():
+            return replace(experiment, winner=event.treatment, updated_at=event.at, version=version)
+        case ExperimentArchived():
+            return replace(experiment, archived=True, updated_at=event.at, version=version)
+        case ExperimentDeleted():
+            return replace(experiment, deleted=True, updated_at=event.at, version=version)
+        case TagsChanged():
+            return replace(experiment, tags=dict(event.tags), version=version)
+    return experiment

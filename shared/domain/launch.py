@@ -1,0 +1,222 @@
+"""Launch aggregate: groups, scheduled splits with segment overrides, CREATED→RUNNING→ended."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from shared.domain.events import (
+    LaunchConfig,
+    LaunchCreated,
+    LaunchDeleted,
+    LaunchStarted,
+    LaunchStopped,
+    LaunchUpdated,
+    ScheduledStep,
+    TagsChanged,
+)
+from shared.domain.feature import Feature
+from shared.domain.metrics import check_metric_definitions
+from shared.errors import ConflictException, ResourceNotFoundException, ValidationException
+
+TOTAL_WEIGHT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    project: str
+    name: str
+    config: LaunchConfig
+    tags: Mapping[str, str]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    status_reason: str | None = None
+    version: int = 0
+    deleted: bool = False
+
+    @property
+    def features(self) -> frozenset[str]:
+        return frozenset(g.feature for g in self.config.groups)
+
+    def current_step(self, now: datetime) -> ScheduledStep | None:
+        """The step in force: the last one whose startTime has come."""
+        current = None
+        for step in self.config.steps:
+            if step.start_time <= now:
+                current = step
+        return current
+
+
+def stream(project: str, name: str) -> str:
+    return f"launch-{project}/{name}"
+
+
+FeatureLookup = Callable[[str], Feature | None]
+
+
+def check_config(config: LaunchConfig, feature: FeatureLookup, segments: Collection[str]) -> None:
+    groups = [g.name for g in config.groups]
+    if not 1 <= len(groups) <= 5:
+        raise ValidationException("a launch has 1 to 5 groups", field="groups")
+    if len(set(groups)) != len(groups):
+        raise ValidationException("launch group names must be unique", field="groups")
+    for g in config.groups:
+        f = feature(g.feature)
+        if f is None:
+            raise ResourceNotFoundException(
+                f"feature {g.feature} of group {g.name} does not exist", g.feature, "Feature"
+            )
+        if f.variation(g.variation) is None:
+            raise ValidationException(
+                f"group {g.name}: feature {g.feature} has no variation {g.variation!r}",
+                field="groups.variation",
+            )
+    if len(config.metric_monitors) > 3:
+        raise ValidationException("at most 3 metricMonitors", field="metricMonitors")
+    check_metric_definitions(config.metric_monitors, "metricMonitors")
+    if not 1 <= len(config.steps) <= 6:
+        raise ValidationException("scheduledSplitsConfig has 1 to 6 steps", field="steps")
+    starts = [s.start_time for s in config.steps]
+    if starts != sorted(starts) or len(set(starts)) != len(starts):
+        raise ValidationException(
+            "scheduled steps must have strictly increasing startTime", field="steps.startTime"
+        )
+    for step in config.steps:
+        _check_weights(step.group_weights, groups, "steps.groupWeights")
+        orders = [o.evaluation_order for o in step.segment_overrides]
+        if len(set(orders)) != len(orders):
+            raise ValidationException(
+                "segment overrides need distinct evaluationOrder", field="segmentOverrides"
+            )
+        for override in step.segment_overrides:
+            if override.segment not in segments:
+                raise ResourceNotFoundException(
+                    f"segment {override.segment} does not exist", override.segment, "Segment"
+                )
+            _check_weights(override.weights, groups, "segmentOverrides.weights")
+
+
+def _check_weights(weights: Mapping[str, int], groups: list[str], field: str) -> None:
+    unknown = sorted(set(weights) - set(groups))
+    if unknown:
+        raise ValidationException(f"{field} names unknown groups {unknown}", field=field)
+    if any(not 0 <= w <= TOTAL_WEIGHT for w in weights.values()):
+        raise ValidationException(f"{field} weights are 0 to {TOTAL_WEIGHT}", field=field)
+    if sum(weights.values()) > TOTAL_WEIGHT:
+        raise ValidationException(
+            f"{field} weights sum to {sum(weights.values())}, more than {TOTAL_WEIGHT}",
+            field=field,
+        )
+
+
+def create_launch(
+    existing: Launch | None,
+    *,
+    project: str,
+    name: str,
+    config: LaunchConfig,
+    tags: Mapping[str, str],
+    feature: FeatureLookup,
+    segments: Collection[str],
+    now: datetime,
+) -> list[LaunchCreated]:
+    if existing is not None and not existing.deleted:
+        raise ConflictException(
+            f"launch {name} already exists in project {project}", name, "Launch"
+        )
+    check_config(config, feature, segments)
+    return [LaunchCreated(now, project, name, config, dict(tags))]
+
+
+def update_launch(
+    launch: Launch,
+    config: LaunchConfig,
+    *,
+    feature: FeatureLookup,
+    segments: Collection[str],
+    now: datetime,
+) -> list[LaunchUpdated]:
+    if launch.status in ("COMPLETED", "CANCELLED"):
+        raise ConflictException(
+            f"launch {launch.name} is {launch.status} and can no longer change",
+            launch.name,
+            "Launch",
+        )
+    check_config(config, feature, segments)
+    return [LaunchUpdated(now, config)]
+
+
+def start_launch(
+    launch: Launch, *, features_in_running_launches: Collection[str], now: datetime
+) -> list[LaunchStarted]:
+    if launch.status != "CREATED":
+        raise ConflictException(
+            f"launch {launch.name} is {launch.status}; only a CREATED launch can start",
+            launch.name,
+            "Launch",
+        )
+    busy = sorted(launch.features & set(features_in_running_launches))
+    if busy:
+        raise ConflictException(
+            f"features {busy} already have a running launch", launch.name, "Launch"
+        )
+    return [LaunchStarted(now)]
+
+
+def stop_launch(
+    launch: Launch, *, desired_state: str | None, reason: str | None, now: datetime
+) -> list[LaunchStopped]:
+    # StopLaunch documents no ConflictException: stopping a launch that is not
+    # running is a ValidationException.
+    if launch.status != "RUNNING":
+        raise ValidationException(
+            f"launch {launch.name} is {launch.status}, not RUNNING", field="launch"
+        )
+    return [LaunchStopped(now, desired_state or "COMPLETED", reason)]
+
+
+def delete_launch(launch: Launch, now: datetime) -> list[LaunchDeleted]:
+    if launch.status == "RUNNING":
+        raise ConflictException(
+            f"launch {launch.name} is running; stop it before deleting it", launch.name, "Launch"
+        )
+    return [LaunchDeleted(now)]
+
+
+def apply(launch: Launch | None, event: object, version: int) -> Launch | None:
+    match event:
+        case LaunchCreated():
+            return Launch(
+                project=event.project,
+                name=event.name,
+                config=event.config,
+                tags=dict(event.tags),
+                status="CREATED",
+                created_at=event.at,
+                updated_at=event.at,
+                version=version,
+            )
+        case LaunchUpdated() if launch is not None:
+            return replace(launch, config=event.config, updated_at=event.at, version=version)
+        case LaunchStarted() if launch is not None:
+            return replace(
+                launch, status="RUNNING", started_at=event.at, updated_at=event.at, version=version
+            )
+        case LaunchStopped() if launch is not None:
+            return replace(
+                launch,
+                status=event.desired_state,
+                ended_at=event.at,
+                status_reason=event.reason,
+                updated_at=event.at,
+                version=version,
+            )
+        case LaunchDeleted() if launch is not None:
+            return replace(launch, deleted=True, updated_at=event.at, version=version)
+        case TagsChanged() if launch is not None:
+            return replace(launch, tags=dict(event.tags), version=version)
+    return launch
