@@ -30,8 +30,10 @@ class Feed:
         subscriber: Subscriber,
         *,
         poll_interval: float = 1.0,
+        after_batch: Callable[[], object] | None = None,
     ) -> None:
         self.store = store
+        self.after_batch = after_batch
         self.database_url = database_url
         self.subscriber = subscriber
         self.poll_interval = poll_interval
@@ -78,6 +80,8 @@ class Feed:
             for envelope in batch:
                 self.subscriber(envelope)
                 self.position = envelope.position
+            if batch and self.after_batch is not None:
+                self.after_batch()
             self.last_known = max(self.last_known, self.position)
             async with self._advanced:
                 self._advanced.notify_all()

@@ -9,11 +9,15 @@ from functools import partial
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from services.evaluation.publisher import Publisher
+from services.evaluation.assignments import AssignmentPublisher
+from services.evaluation.publisher import Publisher, create_producer
 from services.evaluation.routes import routes
+from services.evaluation.rules import RulesCache
+from services.evaluation.sticky import StickyPersistence, StickyStore
 from shared import topics
 from shared.config import Settings
 from shared.domain.arn import ArnScheme
+from shared.domain.evaluation import experiment_key
 from shared.domain.projection import ConfigView, apply
 from shared.eventstore import EventStore, create_pool
 from shared.feed import Feed
@@ -33,21 +37,37 @@ def create_app(settings: Settings) -> Starlette:
         await topics.ensure_topics(
             bootstrap, topics.verdict_topics(settings.topic_partitions, settings.topic_replication)
         )
-        pool = await create_pool(database_url, max_size=2)
+        pool = await create_pool(database_url, max_size=3)
         view = ConfigView()
-        feed = Feed(EventStore(pool), database_url, partial(apply, view))
+        rules = RulesCache(view)
+        feed = Feed(EventStore(pool), database_url, partial(apply, view), after_batch=rules.refresh)
         await feed.start()
-        publisher = Publisher(bootstrap, topics.EVENTS)
-        await publisher.start()
+        sticky = StickyStore()
+        persistence = StickyPersistence(pool, sticky)
+        await persistence.load(
+            experiment_key(x)
+            for x in view.experiments.values()
+            if not x.deleted and x.status == "RUNNING" and x.config.sticky_assignment
+        )
+        await persistence.start()
+        producer = create_producer(bootstrap)
+        await producer.start()
+        assignments = AssignmentPublisher(producer, topics.ASSIGNMENTS)
+        await assignments.start()
         app.state.view = view
+        app.state.rules = rules
         app.state.feed = feed
-        app.state.publisher = publisher
+        app.state.sticky = sticky
+        app.state.publisher = Publisher(producer, topics.EVENTS)
+        app.state.assignments = assignments
         app.state.arns = ArnScheme(settings.region, settings.account_id)
         app.state.readiness = lambda: (feed.lag == 0, {"position": feed.position, "lag": feed.lag})
         try:
             yield
         finally:
-            await publisher.stop()
+            await assignments.stop()
+            await producer.stop()
+            await persistence.stop()
             await feed.stop()
             await pool.close()
 

@@ -1,10 +1,13 @@
-"""Data-plane endpoints: parse, evaluate against the in-memory view, render.
+"""Data-plane endpoints: parse, evaluate against the compiled rules, render.
 
-No database round trip happens here: the view is kept current by the feed.
+No database round trip happens here: the rules are compiled from the view the
+feed keeps current; sticky assignments and assignment events leave through
+queues that background tasks drain.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,10 +17,13 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.evaluation.assignments import Assignment, AssignmentPublisher
 from services.evaluation.publisher import OutgoingEvent, Publisher
+from services.evaluation.rules import RulesCache
+from services.evaluation.sticky import StickyStore
 from shared import serialization
 from shared.domain.arn import ArnScheme, project_name
-from shared.domain.evaluation import Evaluation, evaluate
+from shared.domain.evaluation import Evaluation, FeatureRules, evaluate
 from shared.domain.projection import ConfigView
 from shared.errors import ResourceNotFoundException, ValidationException, VerdictError
 from shared.http import json_response
@@ -29,9 +35,12 @@ from shared.wire.common import parse, validation_error
 _MAX_FUTURE = timedelta(days=1)
 
 
-def _view(request: Request) -> ConfigView:
-    view: ConfigView = request.app.state.view
-    return view
+def request_id(request: Request) -> str:
+    return (
+        request.headers.get("x-request-id")
+        or request.headers.get("amz-sdk-invocation-id")
+        or str(uuid.uuid4())
+    )
 
 
 def parse_context(raw: str | None) -> dict[str, Any]:
@@ -44,27 +53,55 @@ def parse_context(raw: str | None) -> dict[str, Any]:
             f"evaluationContext is not valid JSON: {exc}", field="evaluationContext"
         ) from None
     if not isinstance(context, dict):
+        # EvaluateFeature: "the value must be a JSON object. A JSON array is not supported."
         raise ValidationException(
             "evaluationContext must be a JSON object", field="evaluationContext"
         )
     return context
 
 
-def _evaluate(
-    view: ConfigView, project: str, feature_name: str, entity_id: str, context: str | None
-) -> Evaluation:
-    parse_context(context)
+def find_rules(request: Request, project: str, feature: str) -> FeatureRules:
+    rules: RulesCache = request.app.state.rules
+    found = rules.get(project, feature)
+    if found is not None:
+        return found
+    view: ConfigView = request.app.state.view
     if view.project(project) is None:
         raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
-    feature = view.feature(project, feature_name)
-    if feature is None:
-        raise ResourceNotFoundException(
-            f"feature {feature_name} does not exist in project {project}", feature_name, "Feature"
+    raise ResourceNotFoundException(
+        f"feature {feature} does not exist in project {project}", feature, "Feature"
+    )
+
+
+def decide(
+    request: Request, project: str, feature: str, entity_id: str, raw_context: str | None, rid: str
+) -> Evaluation:
+    context = parse_context(raw_context)
+    rules = find_rules(request, project, feature)
+    sticky: StickyStore = request.app.state.sticky
+    now = time.time()
+    evaluation = evaluate(rules, entity_id, context, now, sticky)
+    if evaluation.rule_kind is not None:
+        if evaluation.newly_assigned and rules.experiment is not None:
+            sticky.put(rules.experiment.key, entity_id, evaluation.arm or "")
+        publisher: AssignmentPublisher = request.app.state.assignments
+        publisher.emit(
+            Assignment(
+                entity_id,
+                project,
+                feature,
+                evaluation.rule_kind,
+                evaluation.rule_name or "",
+                evaluation.arm or "",
+                evaluation.variation,
+                now,
+                rid,
+            )
         )
-    return evaluate(feature, entity_id)
+    return evaluation
 
 
-def _render(evaluation: Evaluation) -> dict[str, Any]:
+def render_evaluation(evaluation: Evaluation) -> dict[str, Any]:
     body: dict[str, Any] = {
         "variation": evaluation.variation,
         "value": render.variable_value(evaluation.value),
@@ -82,19 +119,24 @@ async def evaluate_feature(request: Request) -> Response:
         project=request.path_params["project"],
         feature=request.path_params["feature"],
     )
-    evaluation = _evaluate(
-        _view(request), project_name(req.project), req.feature, req.entityId, req.evaluationContext
+    evaluation = decide(
+        request,
+        project_name(req.project),
+        req.feature,
+        req.entityId,
+        req.evaluationContext,
+        request_id(request),
     )
-    return json_response(_render(evaluation))
+    return json_response(render_evaluation(evaluation))
 
 
 async def batch_evaluate_feature(request: Request) -> Response:
     req = parse(
         we.BatchEvaluateFeatureRequest, await request.body(), project=request.path_params["project"]
     )
-    view = _view(request)
     arns: ArnScheme = request.app.state.arns
     project = project_name(req.project)
+    rid = request_id(request)
     results = []
     for raw in req.requests:
         # One bad request never fails the others: each is validated on its own.
@@ -109,7 +151,9 @@ async def batch_evaluate_feature(request: Request) -> Response:
             except ValidationError as exc:
                 raise validation_error(exc) from None
             result.update(
-                _render(_evaluate(view, project, one.feature, one.entityId, one.evaluationContext))
+                render_evaluation(
+                    decide(request, project, one.feature, one.entityId, one.evaluationContext, rid)
+                )
             )
         except VerdictError as exc:
             result["reason"] = "ERROR"
@@ -142,9 +186,11 @@ async def put_project_events(request: Request) -> Response:
         we.PutProjectEventsRequest, await request.body(), project=request.path_params["project"]
     )
     project = project_name(req.project)
-    if _view(request).project(project) is None:
+    view: ConfigView = request.app.state.view
+    if view.project(project) is None:
         raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
     now = datetime.now(UTC)
+    rid = request_id(request)
     results: list[dict[str, Any]] = []
     outgoing: list[OutgoingEvent] = []
     slots: list[int] = []
@@ -167,6 +213,7 @@ async def put_project_events(request: Request) -> Response:
             "timestamp": event.timestamp.timestamp(),
             "data": data,
             "entityId": entity_id,
+            "requestId": rid,
         }
         key = entity_id or event_id
         outgoing.append(OutgoingEvent(key.encode(), serialization.dumps(record)))

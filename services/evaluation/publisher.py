@@ -21,22 +21,20 @@ class OutgoingEvent:
     headers: tuple[tuple[str, bytes], ...] = ()
 
 
+def create_producer(bootstrap_servers: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=1,
+        request_timeout_ms=10_000,
+    )
+
+
 class Publisher:
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
         self.topic = topic
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=1,
-            request_timeout_ms=10_000,
-        )
-
-    async def start(self) -> None:
-        await self.producer.start()
-
-    async def stop(self) -> None:
-        await self.producer.stop()
+        self.producer = producer
 
     async def publish(self, events: list[OutgoingEvent]) -> list[str | None]:
         """Send all, wait for every ack; per event None on success or the error text."""
