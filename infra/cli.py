@@ -93,7 +93,7 @@ def cmd_serve(settings: Settings, service: str) -> int:
     if service == "processor":
         import faust
 
-        from services.processor import agents  # noqa: F401 - registers the agents
+        from services.processor import agents, snapshot  # noqa: F401 - registers them
         from services.processor.app import app
 
         worker = faust.Worker(app, loglevel=settings.log_level.lower())

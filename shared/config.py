@@ -31,6 +31,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "VERDICT_TOPIC_REPLICATION": "topic_replication",
     "VERDICT_KAFKA_SESSION_TIMEOUT_MS": "kafka_session_timeout_ms",
     "VERDICT_LOG_LEVEL": "log_level",
+    "VERDICT_BUCKET_SECONDS": "bucket_seconds",
+    "VERDICT_SNAPSHOT_INTERVAL": "snapshot_interval",
 }
 
 
@@ -59,6 +61,14 @@ class Settings(BaseModel):
         default=30000, description="consumer group session timeout"
     )
     log_level: str = Field(default="INFO", description="log level of every service")
+    bucket_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="time bucket of the aggregates; results periods are multiples",
+    )
+    snapshot_interval: float = Field(
+        default=1.0, gt=0, description="seconds between the processor's aggregate snapshots"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -37,11 +37,10 @@ ROUTING_TABLE: tuple[RouteRule, ...] = (
     ),
     RouteRule(r"^/events/projects/[^/]+$", "evaluation", "PutProjectEvents"),
     RouteRule(
-        r"^/projects/[^/]+/experiments/[^/]+/(results|analysis)$",
+        r"^/projects/[^/]+/experiments/[^/]+/(results|analysis|aggregates)$",
         "results",
-        "GetExperimentResults, the full analysis",
+        "GetExperimentResults, the full analysis, the raw aggregates",
     ),
-    RouteRule(r"^/projects/[^/]+/event-aggregates$", "results", "raw event-field moments"),
     RouteRule(r"^/", "command", "every control-plane operation"),
 )
 

@@ -16,6 +16,11 @@ log = logging.getLogger(__name__)
 EVENTS = "verdict.events"
 # Assignment events from the evaluation service, keyed by entity id.
 ASSIGNMENTS = "verdict.assignments"
+# The processor's own re-keying: one record per (experiment metric, entity) a
+# metric event feeds, keyed by entity so it meets that entity's assignments.
+OBSERVATIONS = "verdict.observations"
+# Per-bucket aggregate cells, compacted; the results service reads them.
+AGGREGATES = "verdict.aggregates"
 
 PROCESSOR_APP_ID = "verdict-processor"
 
@@ -37,6 +42,8 @@ def verdict_topics(partitions: int, replication: int = 1) -> list[TopicSpec]:
     return [
         TopicSpec(EVENTS, partitions, replication=replication),
         TopicSpec(ASSIGNMENTS, partitions, replication=replication),
+        TopicSpec(OBSERVATIONS, partitions, replication=replication),
+        TopicSpec(AGGREGATES, partitions, compacted=True, replication=replication),
     ]
 
 

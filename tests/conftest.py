@@ -30,6 +30,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 # Short consumer-group timeouts: a rejoin after a kill takes seconds, not half a minute.
 TEST_SESSION_TIMEOUT_MS = 6000
+# Short buckets so a test sees a results series of several points.
+TEST_BUCKET_SECONDS = 2
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +56,8 @@ def stack(
         processor_port=free_port(),
         topic_partitions=4,
         kafka_session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
+        bucket_seconds=TEST_BUCKET_SECONDS,
+        snapshot_interval=0.25,
         database_url=infrastructure.database_url,
         kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
     )

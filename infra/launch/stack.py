@@ -59,6 +59,8 @@ class Stack:
             "VERDICT_REGION": s.region,
             "VERDICT_ACCOUNT_ID": s.account_id,
             "VERDICT_LOG_LEVEL": s.log_level,
+            "VERDICT_BUCKET_SECONDS": str(s.bucket_seconds),
+            "VERDICT_SNAPSHOT_INTERVAL": str(s.snapshot_interval),
         }
 
     def url(self, name: str) -> str:

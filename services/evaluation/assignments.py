@@ -31,6 +31,7 @@ class Assignment:
     variation: str
     timestamp: float
     request_id: str | None
+    experiment_key: str | None = None  # one incarnation of the experiment; None for launches
 
     def encode(self) -> bytes:
         return serialization.dumps(
@@ -44,6 +45,7 @@ class Assignment:
                 "variation": self.variation,
                 "timestamp": self.timestamp,
                 "requestId": self.request_id,
+                "experimentKey": self.experiment_key,
             }
         )
 

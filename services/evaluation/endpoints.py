@@ -96,6 +96,9 @@ def decide(
                 evaluation.variation,
                 now,
                 rid,
+                rules.experiment.key
+                if evaluation.rule_kind == "experiment" and rules.experiment
+                else None,
             )
         )
     return evaluation

@@ -1,4 +1,8 @@
-"""Agents: key, fold, assign back. The fold itself is pure (shared.domain.stats)."""
+"""Agents: route metric events to observations; join observations to assignments.
+
+Both agents are thin: they decode, call the pure fold in
+``shared.domain.aggregation``, and assign the table row back.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +10,117 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from services.processor.app import app, settings
-from services.processor.records import decode_metric_event, numeric_fields
-from services.processor.tables import moments, moments_key
+from services.processor.aggregates import PartitionAggregates
+from services.processor.app import app, config, settings
+from services.processor.records import (
+    AssignmentRecord,
+    MalformedRecord,
+    ObservationRecord,
+    decode_assignment,
+    decode_metric_event,
+)
+from services.processor.tables import entities, entity_key, split_entity_key
 from shared import topics
-from shared.domain.stats.moments import Moments
-from shared.errors import ValidationException
+from shared.domain.aggregation import EntityState
+from shared.domain.observations import observe
 
 log = logging.getLogger(__name__)
 
-events_topic = app.topic(
-    topics.EVENTS,
+P = settings.topic_partitions
+events_topic = app.topic(topics.EVENTS, key_serializer="raw", value_serializer="raw", partitions=P)
+observations_topic = app.topic(
+    topics.OBSERVATIONS, key_serializer="raw", value_serializer="raw", partitions=P
+)
+# One agent reads both, so one worker holds partition p of each: an entity's
+# observations and assignments meet in the same table partition.
+joined_topic = app.topic(
+    topics.OBSERVATIONS,
+    topics.ASSIGNMENTS,
     key_serializer="raw",
     value_serializer="raw",
-    partitions=settings.topic_partitions,
+    partitions=P,
 )
+
+aggregates = PartitionAggregates(settings.bucket_seconds)
+counters = {"events": 0, "observations": 0, "assignments": 0, "skipped": 0, "malformed": 0}
 
 
 @app.agent(events_topic)
-async def aggregate_events(stream: Any) -> AsyncIterator[None]:
-    async for event in stream.events():
+async def route_events(stream: Any) -> AsyncIterator[None]:
+    await config.ready.wait()
+    async for raw in stream:
+        counters["events"] += 1
         try:
-            metric_event = decode_metric_event(event.value)
-        except ValidationException as exc:
-            log.warning("skipping %s", exc.message)
+            event = decode_metric_event(raw)
+        except MalformedRecord as exc:
+            counters["malformed"] += 1
+            log.warning("skipping %s", exc)
             continue
-        partition, offset = event.message.partition, event.message.offset
-        for metric, value in numeric_fields(metric_event.data).items():
-            key = moments_key(metric_event.project, metric, partition)
-            row = moments.get(key)
-            # Redelivery after a crash replays offsets this row already holds.
-            if row is not None and offset <= row["offset"]:
-                continue
-            state = Moments() if row is None else Moments.from_json(row)
-            moments[key] = {**state.push(value).to_json(), "offset": offset}
+        for observation in observe(config.specs.get(event.project, ()), event.data):
+            record = ObservationRecord(observation, event.timestamp, event.event_id)
+            await observations_topic.send(key=observation.entity_id.encode(), value=record.encode())
         yield None
+
+
+def _rows_of(partition: int) -> list[tuple[str, dict[str, Any]]]:
+    rows = []
+    for key, row in entities.items():
+        if row is not None and row.get("p") == partition:
+            rows.append((split_entity_key(key)[0], row))
+    return rows
+
+
+@app.agent(joined_topic)
+async def join(stream: Any) -> AsyncIterator[None]:
+    await config.ready.wait()
+    async for event in stream.events():
+        partition = event.message.partition
+        if partition not in aggregates.built:
+            folded = aggregates.rebuild(partition, _rows_of(partition), config.metrics)
+            log.info("partition %d: aggregates rebuilt from %d entity rows", partition, folded)
+        try:
+            if event.message.topic == topics.OBSERVATIONS:
+                observation = ObservationRecord.decode(event.value)
+                experiment, entity = (
+                    observation.observation.experiment_key,
+                    observation.observation.entity_id,
+                )
+                assignment: AssignmentRecord | None = None
+                counters["observations"] += 1
+            else:
+                assignment = decode_assignment(event.value)
+                if assignment is None:
+                    continue
+                experiment, entity = assignment.experiment_key, assignment.entity_id
+                counters["assignments"] += 1
+        except (MalformedRecord, KeyError, TypeError, ValueError) as exc:
+            counters["malformed"] += 1
+            log.warning("skipping a malformed record: %s", exc)
+            continue
+        metrics = await config.metrics_for(experiment)
+        if metrics is None:
+            counters["skipped"] += 1
+            continue
+        key = entity_key(experiment, entity)
+        row = entities.get(key)
+        before = EntityState.from_json(row) if row is not None else None
+        state = before or EntityState()
+        if assignment is not None:
+            after = state.with_exposure(assignment.treatment, assignment.timestamp)
+        else:
+            o = observation.observation
+            after = state.with_event(
+                o.metric, (observation.timestamp, o.value, observation.event_id)
+            )
+        if after == before:
+            continue  # a redelivery, or nothing new
+        entities[key] = {**after.to_json(), "p": partition}
+        aggregates.contribute(partition, experiment, metrics, before, after)
+        yield None
+
+
+async def on_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+    aggregates.revoke({tp.partition for tp in revoked if tp.topic == topics.OBSERVATIONS})
+
+
+app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]

@@ -1,28 +1,24 @@
-"""Kafka-backed tables: running moments, one row per (project, metric, partition).
+"""The one Kafka-backed table: each (experiment, entity)'s state, the source of truth.
 
-A row carries its source partition in its key. faust writes a table row to
-the changelog partition of the event being processed, so rows from two
-partitions that one worker holds would otherwise overwrite each other; the
-results service merges the partitions' rows (Chan et al., 1979).
-
-Every row is written only by events of its own partition, in offset order, so
-the row keeps the last offset it applied: delivery is at least once, and a
-replayed event leaves the row as it is.
+A row is written to the changelog partition of the record being processed;
+observations and assignments of one entity share that partition number
+because both topics are keyed by entity id with the same partition count. The
+row keeps its partition, so aggregates can be rebuilt per partition.
 """
 
 from __future__ import annotations
 
 from services.processor.app import app, settings
 
-MOMENTS = "moments"
+ENTITIES = "entities"
 
-moments = app.Table(
-    MOMENTS,
-    default=None,
-    partitions=settings.topic_partitions,
-    key_type=str,
-)
+entities = app.Table(ENTITIES, default=None, partitions=settings.topic_partitions, key_type=str)
 
 
-def moments_key(project: str, metric: str, partition: int) -> str:
-    return f"{project}|{metric}|{partition}"
+def entity_key(experiment_key: str, entity_id: str) -> str:
+    return f"{experiment_key}|{entity_id}"
+
+
+def split_entity_key(key: str) -> tuple[str, str]:
+    experiment, _, entity = key.partition("|")
+    return experiment, entity

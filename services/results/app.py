@@ -1,4 +1,4 @@
-"""The results service's app: aggregates in, statistics out."""
+"""The results service's app: aggregates and configuration in, statistics out."""
 
 from __future__ import annotations
 
@@ -12,24 +12,34 @@ from services.results.routes import routes
 from services.results.source import AggregateSource
 from shared import topics
 from shared.config import Settings
+from shared.follower import ConfigFollower
 from shared.http import EXCEPTION_HANDLERS, ArnPathMiddleware
 
 
 def create_app(settings: Settings) -> Starlette:
     bootstrap = settings.kafka_bootstrap_servers
-    if not bootstrap:
-        raise RuntimeError("the results service needs KAFKA_BOOTSTRAP_SERVERS")
+    database_url = settings.database_url
+    if not bootstrap or not database_url:
+        raise RuntimeError("the results service needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        source = AggregateSource(bootstrap, topics.changelog("moments"))
+        follower = ConfigFollower(database_url)
+        await follower.start()
+        source = AggregateSource(bootstrap, topics.AGGREGATES)
         await source.start()
+        app.state.follower = follower
         app.state.source = source
-        app.state.readiness = lambda: (True, {"rows": len(source.rows)})
+        app.state.settings = settings
+        app.state.readiness = lambda: (
+            source.caught_up.is_set() and follower.lag == 0,
+            {"cells": len(source.rows), "configLag": follower.lag},
+        )
         try:
             yield
         finally:
             await source.stop()
+            await follower.stop()
 
     return Starlette(
         routes=routes,

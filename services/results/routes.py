@@ -7,7 +7,10 @@ from starlette.routing import Route
 from services.results import endpoints as e
 from shared.health import health_routes
 
+X = "/projects/{project}/experiments/{experiment}"
+
 routes = [
-    Route("/projects/{project}/event-aggregates", e.event_aggregates, methods=["GET"]),
+    # Beyond Evidently's model: the raw sufficient statistics.
+    Route(f"{X}/aggregates", e.experiment_aggregates, methods=["GET"]),
     *health_routes,
 ]

@@ -1,9 +1,10 @@
-"""Loads the processor's aggregates: its only I/O.
+"""Loads the processor's aggregate cells: the results service's only Kafka I/O.
 
-It reads the moments table's changelog (a compacted topic) from the start,
-assigned every partition without a consumer group, and keeps the newest row
-per key. Any number of processor workers write their partitions' rows; this
-reader merges them, so it scales with the partitions.
+It reads the compacted ``verdict.aggregates`` topic from the start, assigned
+every partition without a consumer group, and keeps one merged cell per
+(experiment, metric, treatment, bucket): a partition's newer row replaces its
+older one inside the merge. Any number of processor workers publish their
+partitions; the cost of a read depends on buckets, never on events.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Mapping
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.domain.stats.moments import Moments
+from shared.domain.aggregation import Cell, CellKey, merge_cell
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,11 @@ class AggregateSource:
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
         self.topic = topic
         self.bootstrap_servers = bootstrap_servers
-        self.rows: dict[str, Moments] = {}
+        self.rows: dict[bytes, tuple[str, CellKey, Cell]] = {}
+        self.merged: dict[str, dict[CellKey, Cell]] = {}
+        self.bucket_seconds: dict[str, int] = {}
+        self.applied = 0
+        self.caught_up = asyncio.Event()
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             enable_auto_commit=False,
@@ -34,7 +39,6 @@ class AggregateSource:
             group_id=None,
         )
         self._task: asyncio.Task[None] | None = None
-        self.applied = 0
 
     async def start(self) -> None:
         await self.consumer.start()
@@ -47,15 +51,8 @@ class AggregateSource:
                 await self._task
         await self.consumer.stop()
 
-    async def _assign(self) -> None:
-        # The changelog appears when the processor first writes; wait for it.
-        while True:
-            partitions = await self._partitions()
-            if partitions:
-                self.consumer.assign([TopicPartition(self.topic, p) for p in partitions])
-                await self.consumer.seek_to_beginning()
-                return
-            await asyncio.sleep(0.5)
+    def cells(self, experiment: str) -> Mapping[CellKey, Cell]:
+        return self.merged.get(experiment, {})
 
     async def _partitions(self) -> list[int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
@@ -72,16 +69,38 @@ class AggregateSource:
         return []
 
     async def _run(self) -> None:
-        await self._assign()
-        async for message in self.consumer:
-            key = orjson.loads(message.key) if message.key is not None else None
-            if not isinstance(key, str):
-                continue
-            if message.value is None:
-                self.rows.pop(key, None)
-            else:
-                self.rows[key] = Moments.from_json(orjson.loads(message.value))
-            self.applied += 1
+        while not (partitions := await self._partitions()):
+            await asyncio.sleep(0.5)
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_beginning()
+        end = await self.consumer.end_offsets(tps)
+        pending = {tp for tp, offset in end.items() if offset > 0}
+        if not pending:
+            self.caught_up.set()
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=500)
+            for tp, messages in batch.items():
+                for message in messages:
+                    self._apply(message.key, message.value)
+                    if tp in pending and message.offset + 1 >= end[tp]:
+                        pending.discard(tp)
+            if not pending:
+                self.caught_up.set()
 
-    def rows_for(self, prefix: str) -> Iterator[tuple[str, Moments]]:
-        return ((k, v) for k, v in list(self.rows.items()) if k.startswith(prefix))
+    def _apply(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            return
+        old = self.rows.pop(key, None)
+        if old is not None:
+            merge_cell(self.merged[old[0]][old[1]], old[2], -1)
+        if value is None:
+            return
+        body = orjson.loads(value)
+        experiment = str(body["experimentKey"])
+        cell_key: CellKey = (str(body["metric"]), str(body["treatment"]), int(body["bucket"]))
+        cell = Cell.from_json(body)
+        self.bucket_seconds[experiment] = int(body["bucketSeconds"])
+        merge_cell(self.merged.setdefault(experiment, {}).setdefault(cell_key, Cell()), cell, +1)
+        self.rows[key] = (experiment, cell_key, cell)
+        self.applied += 1

@@ -34,8 +34,10 @@ def to_new_event(event: object, metadata: dict[str, Any] | None = None) -> NewEv
     return NewEvent(type=type(event).__name__, payload=encode(event), metadata=metadata or {})
 
 
-def decode_event(envelope: Envelope) -> object:
-    return from_json(EVENT_TYPES[envelope.type], envelope.payload)
+def decode_event(envelope: Envelope) -> object | None:
+    """The domain event, or None for a type this version does not know."""
+    event_type = EVENT_TYPES.get(envelope.type)
+    return None if event_type is None else from_json(event_type, envelope.payload)
 
 
 def _live(value: R | None) -> R | None:
@@ -50,6 +52,7 @@ class ConfigView:
     experiments: dict[Key, Experiment] = field(default_factory=dict)
     segments: dict[str, Segment] = field(default_factory=dict)
     position: int = 0
+    unknown_events: int = 0
     # Called with (kind, key) after each applied event: lets a reader keep
     # derived state (compiled patterns, per-feature rule lists) current.
     listeners: list[Callable[[str, Any], None]] = field(default_factory=list)
@@ -114,6 +117,11 @@ class ConfigView:
 
 def apply(view: ConfigView, envelope: Envelope) -> ConfigView:
     event = decode_event(envelope)
+    if event is None:
+        # Written by a newer version (or another tool): skip it, keep following.
+        view.unknown_events += 1
+        view.position = envelope.position
+        return view
     kind, _, key = envelope.stream.partition("-")
     version = envelope.version
     changed: Any = key

@@ -87,3 +87,24 @@ def make_launch(
     params.update(extra)
     launch: dict[str, Any] = client.create_launch(**params)["launch"]
     return launch
+
+
+def propagated(
+    stack: Any, services: tuple[str, ...] = ("evaluation",), timeout: float = 10.0
+) -> None:
+    """Wait until the given services' views have applied everything the command service has.
+
+    The command service answers once its own view applied a change; the other
+    services follow the feed a few milliseconds behind.
+    """
+    import time
+
+    import httpx
+
+    target = httpx.get(f"{stack.url('command')}/readyz").json()["position"]
+    deadline = time.monotonic() + timeout
+    for service in services:
+        while httpx.get(f"{stack.url(service)}/readyz").json().get("position", 0) < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} did not reach position {target}")
+            time.sleep(0.005)

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from infra.launch.stack import Stack
 from shared import topics
-from tests.e2e.helpers import make_experiment, make_feature, make_launch, now
+from tests.e2e.helpers import make_experiment, make_feature, make_launch, now, propagated
 
 pytestmark = pytest.mark.e2e
 
@@ -43,9 +43,10 @@ def ev(
     return dict(client.evaluate_feature(**kwargs))
 
 
-def test_default_and_overrides(evidently: Any, project: str) -> None:
+def test_default_and_overrides(stack: Stack, evidently: Any, project: str) -> None:
     assert ev(evidently, project, "anyone")["reason"] == "DEFAULT"
     evidently.update_feature(project=project, feature="f", entityOverrides={"vip": "other"})
+    propagated(stack)
     got = ev(evidently, project, "vip")
     assert (got["variation"], got["reason"], got["value"]) == (
         "other",
@@ -54,7 +55,7 @@ def test_default_and_overrides(evidently: Any, project: str) -> None:
     )
 
 
-def test_launch_rule_with_details(evidently: Any, project: str) -> None:
+def test_launch_rule_with_details(stack: Stack, evidently: Any, project: str) -> None:
     make_launch(
         evidently,
         project,
@@ -66,17 +67,20 @@ def test_launch_rule_with_details(evidently: Any, project: str) -> None:
     )
     assert ev(evidently, project, "u1")["reason"] == "DEFAULT"  # not started yet
     evidently.start_launch(project=project, launch="l")
+    propagated(stack)
     got = ev(evidently, project, "u1")
     assert (got["variation"], got["reason"]) == ("treatment", "LAUNCH_RULE_MATCH")
     assert json.loads(got["details"]) == {"launch": "l", "group": "g-treatment"}
     evidently.update_feature(project=project, feature="f", entityOverrides={"u1": "other"})
+    propagated(stack)
     assert ev(evidently, project, "u1")["reason"] == "ENTITY_OVERRIDES_MATCH"
     evidently.stop_launch(project=project, launch="l")
+    propagated(stack)
     assert ev(evidently, project, "u2")["reason"] == "DEFAULT"
 
 
 def test_segment_overrides_follow_evaluation_order(
-    evidently: Any, project: str, unique: str
+    stack: Stack, evidently: Any, project: str, unique: str
 ) -> None:
     evidently.create_segment(name=f"pro-{unique}", pattern=json.dumps({"plan": ["pro"]}))
     evidently.create_segment(name=f"us-{unique}", pattern=json.dumps({"geo": {"country": ["US"]}}))
@@ -105,6 +109,7 @@ def test_segment_overrides_follow_evaluation_order(
         },
     )
     evidently.start_launch(project=project, launch="l")
+    propagated(stack)
     assert (
         ev(evidently, project, "a", {"plan": "pro", "geo": {"country": "US"}})["variation"]
         == "treatment"
@@ -113,7 +118,7 @@ def test_segment_overrides_follow_evaluation_order(
     assert ev(evidently, project, "a", {"plan": "free"})["variation"] == "control"
 
 
-def test_scheduled_step_comes_due(evidently: Any, project: str) -> None:
+def test_scheduled_step_comes_due(stack: Stack, evidently: Any, project: str) -> None:
     soon = now() + timedelta(seconds=2)
     make_launch(
         evidently,
@@ -126,18 +131,20 @@ def test_scheduled_step_comes_due(evidently: Any, project: str) -> None:
         },
     )
     evidently.start_launch(project=project, launch="l")
+    propagated(stack)
     assert ev(evidently, project, "x")["variation"] == "control"
     time.sleep(max(0.0, (soon - now()).total_seconds()) + 0.05)
     assert ev(evidently, project, "x")["variation"] == "treatment"
 
 
-def test_experiment_rules(evidently: Any, project: str, unique: str) -> None:
+def test_experiment_rules(stack: Stack, evidently: Any, project: str, unique: str) -> None:
     segment = f"beta-{unique}"
     evidently.create_segment(name=segment, pattern=json.dumps({"beta": [True]}))
     make_experiment(evidently, project, "e", segment=segment)
     evidently.start_experiment(
         project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
     )
+    propagated(stack)
     assert ev(evidently, project, "u", {"beta": False})["reason"] == "DEFAULT"
     got = ev(evidently, project, "u", {"beta": True})
     assert got["reason"] == "EXPERIMENT_RULE_MATCH"
@@ -150,7 +157,9 @@ def test_experiment_rules(evidently: Any, project: str, unique: str) -> None:
     assert split["control"] > 90 and split["treatment"] > 90
 
 
-def test_launch_remainder_falls_to_the_experiment(evidently: Any, project: str) -> None:
+def test_launch_remainder_falls_to_the_experiment(
+    stack: Stack, evidently: Any, project: str
+) -> None:
     make_launch(
         evidently,
         project,
@@ -162,22 +171,29 @@ def test_launch_remainder_falls_to_the_experiment(evidently: Any, project: str) 
     )
     make_experiment(evidently, project, "e")
     evidently.start_launch(project=project, launch="l")
+    propagated(stack)
     evidently.start_experiment(
         project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
     )
+    propagated(stack)
     reasons = Counter(ev(evidently, project, f"user-{i}")["reason"] for i in range(200))
     assert set(reasons) == {"LAUNCH_RULE_MATCH", "EXPERIMENT_RULE_MATCH"}
 
 
-def test_sampling_rate_zero_and_default_variation_strategy(evidently: Any, project: str) -> None:
+def test_sampling_rate_zero_and_default_variation_strategy(
+    stack: Stack, evidently: Any, project: str
+) -> None:
     make_experiment(evidently, project, "e", samplingRate=0)
     evidently.start_experiment(
         project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
     )
+    propagated(stack)
     assert {ev(evidently, project, f"u{i}")["reason"] for i in range(50)} == {"DEFAULT"}
     evidently.update_experiment(project=project, experiment="e", samplingRate=100000)
+    propagated(stack)
     assert ev(evidently, project, "u1")["reason"] == "EXPERIMENT_RULE_MATCH"
     evidently.update_feature(project=project, feature="f", evaluationStrategy="DEFAULT_VARIATION")
+    propagated(stack)
     assert ev(evidently, project, "u1")["reason"] == "DEFAULT"
 
 
@@ -186,10 +202,12 @@ def test_declared_winner_reaches_everyone(stack: Stack, evidently: Any, project:
     evidently.start_experiment(
         project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
     )
+    propagated(stack)
     httpx.post(
         f"{stack.url('frontdoor')}/projects/{project}/experiments/e/winner",
         json={"treatment": "treatment"},
     ).raise_for_status()
+    propagated(stack)
     for i in range(30):
         got = ev(evidently, project, f"u{i}")
         assert (got["variation"], got["reason"]) == ("treatment", "EXPERIMENT_RULE_MATCH")
@@ -203,6 +221,7 @@ def test_sticky_assignment_keeps_treatments_and_survives_a_restart(
     evidently.start_experiment(
         project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
     )
+    propagated(stack)
     first = {f"u{i}": ev(evidently, project, f"u{i}")["variation"] for i in range(60)}
     assert set(first.values()) == {"control", "treatment"}
     evidently.update_experiment(
@@ -210,6 +229,7 @@ def test_sticky_assignment_keeps_treatments_and_survives_a_restart(
         experiment="e",
         onlineAbConfig={"treatmentWeights": {"control": 0, "treatment": 100000}},
     )
+    propagated(stack)
     assert {f"u{i}": ev(evidently, project, f"u{i}")["variation"] for i in range(60)} == first
     assert ev(evidently, project, "newcomer")["variation"] == "treatment"
 
@@ -224,9 +244,11 @@ def test_sticky_assignment_can_be_switched_off(stack: Stack, evidently: Any, pro
     make_experiment(evidently, project, "e")
     url = f"{stack.url('frontdoor')}/projects/{project}/experiments/e"
     httpx.patch(url, json={"stickyAssignment": False}).raise_for_status()
+    propagated(stack)
     evidently.start_experiment(
         project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
     )
+    propagated(stack)
     for i in range(20):
         ev(evidently, project, f"u{i}")
     evidently.update_experiment(
@@ -234,13 +256,15 @@ def test_sticky_assignment_can_be_switched_off(stack: Stack, evidently: Any, pro
         experiment="e",
         onlineAbConfig={"treatmentWeights": {"control": 0, "treatment": 100000}},
     )
+    propagated(stack)
     assert {ev(evidently, project, f"u{i}")["variation"] for i in range(20)} == {"treatment"}
 
 
 def test_batch_evaluation_isolates_bad_requests(
-    evidently: Any, unvalidated: Any, project: str
+    stack: Stack, evidently: Any, unvalidated: Any, project: str
 ) -> None:
     evidently.update_feature(project=project, feature="f", entityOverrides={"vip": "other"})
+    propagated(stack)
     results = unvalidated.batch_evaluate_feature(
         project=project,
         requests=[
@@ -327,6 +351,7 @@ def test_assignment_events_reach_kafka(
     evidently.start_experiment(
         project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
     )
+    propagated(stack)
     entity = f"tracked-{unique}"
     got = ev(evidently, project, entity)
     events = asyncio.run(_assignments_for(stack.infrastructure.kafka_bootstrap_servers, entity))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import numpy as np
 import pytest
+
+from tests.e2e.helpers import propagated
 
 pytestmark = pytest.mark.e2e
 
@@ -38,13 +40,45 @@ def test_create_evaluate_ingest_aggregate(evidently, stack, unique):  # type: ig
     assert evaluation["value"] == {"stringValue": "classic"}
     assert evaluation["reason"] == "DEFAULT"
 
+    evidently.create_experiment(
+        project=project,
+        name="checkout-test",
+        treatments=[
+            {"name": "old", "feature": "checkout", "variation": "old"},
+            {"name": "new", "feature": "checkout", "variation": "new"},
+        ],
+        metricGoals=[
+            {
+                "metricDefinition": {
+                    "name": "revenue",
+                    "entityIdKey": "entityId",
+                    "valueKey": "revenue",
+                }
+            }
+        ],
+        onlineAbConfig={
+            "controlTreatmentName": "old",
+            "treatmentWeights": {"old": 100000, "new": 0},
+        },
+    )
+    evidently.start_experiment(
+        project=project,
+        experiment="checkout-test",
+        analysisCompleteTime=datetime.now(UTC) + timedelta(days=1),
+    )
+    propagated(stack)
     values = [3.5, 1.0, 7.25, 2.0, 9.0]
-    now = datetime.now(UTC)
+    for i in range(len(values)):
+        assigned = evidently.evaluate_feature(
+            project=project, feature="checkout", entityId=f"user-{i}"
+        )
+        assert assigned["reason"] == "EXPERIMENT_RULE_MATCH"
+    time.sleep(1.0)  # events stamped (in whole seconds) after the exposures
     response = evidently.put_project_events(
         project=project,
         events=[
             {
-                "timestamp": now,
+                "timestamp": datetime.now(UTC),
                 "type": "aws.evidently.custom",
                 "data": json.dumps({"entityId": f"user-{i}", "revenue": v}),
             }
@@ -54,13 +88,13 @@ def test_create_evaluate_ingest_aggregate(evidently, stack, unique):  # type: ig
     assert response["failedEventCount"] == 0
     assert len(response["eventResults"]) == len(values)
 
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/checkout-test/aggregates"
     deadline = time.monotonic() + 60
     aggregate = None
     while time.monotonic() < deadline:
-        body = httpx.get(f"{stack.url('frontdoor')}/projects/{project}/event-aggregates").json()
-        rows = {a["metric"]: a for a in body["aggregates"]}
-        if rows.get("revenue", {}).get("count") == len(values):
-            aggregate = rows["revenue"]
+        row = httpx.get(url).json()["metrics"]["revenue"]["old"]
+        if row["n"] == len(values) and row["mean"] == pytest.approx(np.mean(values)):
+            aggregate = row
             break
         time.sleep(0.2)
     assert aggregate is not None, "the aggregate never reached the results service"

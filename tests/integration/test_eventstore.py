@@ -17,10 +17,23 @@ from shared.migrations import migrate, migration_files
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(scope="module")
+async def database_url(infrastructure: Infrastructure) -> str:
+    """A database of its own on the same server: these events are not Verdict's."""
+    name = f"store_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(infrastructure.database_url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    base, _, _ = infrastructure.database_url.rpartition("/")
+    return f"{base}/{name}"
+
+
 @pytest.fixture
-async def store(infrastructure: Infrastructure):  # type: ignore[no-untyped-def]
-    await migrate(infrastructure.database_url)
-    pool = await create_pool(infrastructure.database_url, max_size=10)
+async def store(database_url: str):  # type: ignore[no-untyped-def]
+    await migrate(database_url)
+    pool = await create_pool(database_url, max_size=10)
     yield EventStore(pool)
     await pool.close()
 
@@ -29,10 +42,10 @@ def stream() -> str:
     return f"test-{uuid.uuid4().hex}"
 
 
-async def test_migrations_are_recorded_once(infrastructure: Infrastructure) -> None:
-    await migrate(infrastructure.database_url)
-    assert await migrate(infrastructure.database_url) == []
-    conn = await asyncpg.connect(infrastructure.database_url)
+async def test_migrations_are_recorded_once(database_url: str) -> None:
+    await migrate(database_url)
+    assert await migrate(database_url) == []
+    conn = await asyncpg.connect(database_url)
     try:
         names = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
     finally:
@@ -80,11 +93,11 @@ async def test_concurrent_writers_at_one_version_exactly_one_wins(store: EventSt
 
 
 async def test_feed_delivers_every_event_in_global_order(
-    store: EventStore, infrastructure: Infrastructure
+    store: EventStore, database_url: str
 ) -> None:
     seen: list[Envelope] = []
     start = await store.head()
-    feed = Feed(store, infrastructure.database_url, seen.append, poll_interval=5.0)
+    feed = Feed(store, database_url, seen.append, poll_interval=5.0)
     feed.position = start
     await feed.start()
     try:
@@ -103,13 +116,11 @@ async def test_feed_delivers_every_event_in_global_order(
     assert positions == sorted(positions) == list(range(start + 1, positions[-1] + 1))
 
 
-async def test_a_new_follower_catches_up_from_the_log(
-    store: EventStore, infrastructure: Infrastructure
-) -> None:
+async def test_a_new_follower_catches_up_from_the_log(store: EventStore, database_url: str) -> None:
     s = stream()
     await store.append(s, 0, [NewEvent("E", {"i": i}) for i in range(3)])
     seen: list[Envelope] = []
-    feed = Feed(store, infrastructure.database_url, seen.append)
+    feed = Feed(store, database_url, seen.append)
     await feed.start()
     await feed.stop()
     assert [e.payload["i"] for e in seen if e.stream == s] == [0, 1, 2]

@@ -51,3 +51,12 @@ def test_events_round_trip() -> None:
     ]
     for event in events:
         assert round_trip(event) == event
+
+
+def test_the_view_skips_event_types_it_does_not_know() -> None:
+    from shared.domain.projection import ConfigView, apply
+    from shared.envelope import Envelope
+
+    view = ConfigView()
+    apply(view, Envelope("project-p", 1, 7, "FromTheFuture", 1, NOW, {"x": 1}))
+    assert view.position == 7 and view.unknown_events == 1 and not view.projects

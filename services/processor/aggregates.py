@@ -1,0 +1,75 @@
+"""Per-partition aggregate cells, derived from the entity table and kept in memory.
+
+They are a function of the table: after a rebalance or a restart a partition's
+cells are rebuilt from its recovered rows before its first record is
+processed, so whatever the crash, the cells equal a fold of the table. Cells
+changed since the last snapshot are marked dirty for the snapshot timer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.domain.aggregation import Cell, CellKey, EntityState, contribute
+
+DirtyKey = tuple[int, str, CellKey]  # (partition, experiment key, cell key)
+
+
+@dataclass
+class PartitionAggregates:
+    bucket_seconds: int
+    cells: dict[int, dict[str, dict[CellKey, Cell]]] = field(default_factory=dict)
+    dirty: set[DirtyKey] = field(default_factory=set)
+    built: set[int] = field(default_factory=set)
+
+    def contribute(
+        self,
+        partition: int,
+        experiment: str,
+        metrics: Sequence[str],
+        before: EntityState | None,
+        after: EntityState,
+    ) -> None:
+        cells = self.cells.setdefault(partition, {}).setdefault(experiment, {})
+        for key in contribute(cells, metrics, before, after, self.bucket_seconds):
+            self.dirty.add((partition, experiment, key))
+
+    def rebuild(
+        self,
+        partition: int,
+        rows: Iterable[tuple[str, Mapping[str, Any]]],
+        metrics: Mapping[str, Sequence[str]],
+    ) -> int:
+        """Fold the partition's entity rows ((experiment key, row) pairs) into fresh cells."""
+        self.cells[partition] = {}
+        folded = 0
+        for experiment, row in rows:
+            experiment_metrics = metrics.get(experiment)
+            if experiment_metrics is None:
+                continue
+            self.contribute(
+                partition, experiment, experiment_metrics, None, EntityState.from_json(row)
+            )
+            folded += 1
+        # Republish every cell: a snapshot sent before a crash may be stale.
+        for experiment, cells in self.cells[partition].items():
+            self.dirty |= {(partition, experiment, key) for key in cells}
+        self.built.add(partition)
+        return folded
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        for partition in partitions:
+            self.built.discard(partition)
+            self.cells.pop(partition, None)
+            self.dirty = {d for d in self.dirty if d[0] != partition}
+
+    def take_dirty(self) -> list[tuple[DirtyKey, Cell]]:
+        taken, self.dirty = self.dirty, set()
+        out = []
+        for partition, experiment, key in taken:
+            cell = self.cells.get(partition, {}).get(experiment, {}).get(key)
+            if cell is not None:
+                out.append(((partition, experiment, key), cell))
+        return out

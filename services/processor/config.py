@@ -1,0 +1,47 @@
+"""The processor's view of the configuration: which metric events feed which experiments.
+
+It follows the Postgres event feed like the evaluation service does, and after
+each batch recompiles the metric specs of experiments that are CREATED (so
+pre-exposure events become CUPED covariates) or RUNNING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from shared.domain.evaluation import experiment_key
+from shared.domain.observations import MetricSpec, metric_specs
+from shared.follower import ConfigFollower
+
+
+class ProcessorConfig:
+    def __init__(self, database_url: str) -> None:
+        self.follower = ConfigFollower(database_url, after_batch=self.refresh)
+        self.view = self.follower.view
+        self.specs: dict[str, list[MetricSpec]] = {}
+        self.metrics: dict[str, tuple[str, ...]] = {}
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.follower.start()
+        self.refresh()
+        self.ready.set()
+
+    def refresh(self) -> None:
+        specs: dict[str, list[MetricSpec]] = defaultdict(list)
+        metrics: dict[str, tuple[str, ...]] = {}
+        for x in self.view.experiments.values():
+            if x.deleted:
+                continue
+            metrics[experiment_key(x)] = tuple(g.definition.name for g in x.config.metric_goals)
+            if x.status in ("CREATED", "RUNNING"):
+                specs[x.project].extend(metric_specs(x))
+        self.specs = dict(specs)
+        self.metrics = metrics
+
+    async def metrics_for(self, key: str) -> tuple[str, ...] | None:
+        """An experiment's metrics; catches up once if the feed has not seen it yet."""
+        if key not in self.metrics:
+            await self.follower.catch_up()
+        return self.metrics.get(key)

@@ -1,0 +1,254 @@
+"""Welch's unequal-variance t-test of treatment against control, from two ``Moments``.
+
+Welch, "The generalization of 'Student's' problem when several different population
+variances are involved", Biometrika 34, 1947 (the statistic); Satterthwaite, "An
+approximate distribution of estimates of variance components", Biometrics Bulletin 2,
+1946 (its degrees of freedom). The relative effect's standard error is the delta
+method for the percent change of two independent means (Deng, Knoblich and Lu, "Applying
+the delta method in metric analytics: a practical guide with novel ideas", KDD 2018).
+
+This module also holds the small vocabulary the other statistics share: ``Reason``,
+``Alternative``, ``DesiredChange``, ``Interval`` and ``Effect``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats  # type: ignore[import-untyped]
+
+from shared.domain.stats.moments import Moments
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Reason(StrEnum):
+    """Why a statistic could not be computed; thin data is reported, never raised."""
+
+    NOT_ENOUGH_DATA = "NOT_ENOUGH_DATA"
+    ZERO_VARIANCE = "ZERO_VARIANCE"
+    ZERO_CONTROL_MEAN = "ZERO_CONTROL_MEAN"
+    ZERO_COVARIATE_VARIANCE = "ZERO_COVARIATE_VARIANCE"
+
+
+class DesiredChange(StrEnum):
+    """Evidently's ``MetricGoalConfig.desiredChange``."""
+
+    INCREASE = "INCREASE"
+    DECREASE = "DECREASE"
+
+
+class Alternative(StrEnum):
+    """The alternative hypothesis about treatment minus control, named as scipy names it."""
+
+    TWO_SIDED = "two-sided"
+    GREATER = "greater"
+    LESS = "less"
+
+    @classmethod
+    def for_desired_change(cls, desired_change: DesiredChange | str) -> Alternative:
+        """The one-sided alternative that a metric goal's desired change asks about."""
+        if DesiredChange(desired_change) is DesiredChange.INCREASE:
+            return cls.GREATER
+        return cls.LESS
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A closed interval; one-sided intervals carry an infinite end."""
+
+    low: float
+    high: float
+
+    @property
+    def is_empty(self) -> bool:
+        return self.low > self.high
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def intersect(self, other: Interval) -> Interval:
+        return Interval(max(self.low, other.low), min(self.high, other.high))
+
+
+UNBOUNDED = Interval(-math.inf, math.inf)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A point estimate, its standard error and an interval around it."""
+
+    estimate: float
+    se: float
+    interval: Interval
+    reason: Reason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WelchResult:
+    """Welch's test of ``treatment - control``.
+
+    ``p_value`` tests the absolute difference and is exact for Welch's statistic; the
+    relative interval uses the same critical value on the delta-method standard error, so
+    near the boundary the two may disagree. With ``reason`` set, p_value is 1 and the
+    intervals are unbounded.
+    """
+
+    alternative: Alternative
+    confidence: float
+    absolute: Effect
+    relative: Effect
+    t: float
+    dof: float
+    p_value: float
+    reason: Reason | None = None
+
+    @property
+    def significant(self) -> bool:
+        return self.reason is None and self.p_value < 1.0 - self.confidence
+
+
+def check_confidence(confidence: float) -> float:
+    """Return alpha = 1 - confidence, refusing levels outside (0, 1)."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    return 1.0 - confidence
+
+
+def welch_dof(control: Moments, treatment: Moments) -> float:
+    """Welch-Satterthwaite degrees of freedom (Satterthwaite 1946; Welch 1947).
+
+    nu = (s_t^2/n_t + s_c^2/n_c)^2 / ((s_t^2/n_t)^2/(n_t-1) + (s_c^2/n_c)^2/(n_c-1)).
+    """
+    a = treatment.variance / treatment.n
+    b = control.variance / control.n
+    return (a + b) ** 2 / (a * a / (treatment.n - 1) + b * b / (control.n - 1))
+
+
+def relative_variance(control: Moments, treatment: Moments) -> float:
+    """Delta-method variance of the lift mean_t / mean_c - 1 (Deng et al., KDD 2018).
+
+    First-order Taylor expansion of mu_t / mu_c around the true means, arms independent:
+    Var = s_t^2 / (n_t mu_c^2) + mu_t^2 s_c^2 / (n_c mu_c^4).
+    """
+    mean_c2 = control.mean * control.mean
+    return treatment.variance / (treatment.n * mean_c2) + (
+        treatment.mean * treatment.mean * control.variance / (control.n * mean_c2 * mean_c2)
+    )
+
+
+def _interval(estimate: float, se: float, critical: float, alternative: Alternative) -> Interval:
+    half = critical * se
+    if alternative is Alternative.GREATER:
+        return Interval(estimate - half, math.inf)
+    if alternative is Alternative.LESS:
+        return Interval(-math.inf, estimate + half)
+    return Interval(estimate - half, estimate + half)
+
+
+def _p_value(t: float, dof: float, alternative: Alternative) -> float:
+    if alternative is Alternative.GREATER:
+        return float(stats.t.sf(t, dof))
+    if alternative is Alternative.LESS:
+        return float(stats.t.cdf(t, dof))
+    return min(1.0, 2.0 * float(stats.t.sf(abs(t), dof)))
+
+
+def _not_computed(
+    control: Moments,
+    treatment: Moments,
+    alternative: Alternative,
+    confidence: float,
+    reason: Reason,
+) -> WelchResult:
+    both = control.n > 0 and treatment.n > 0
+    difference = treatment.mean - control.mean if both else 0.0
+    lift = treatment.mean / control.mean - 1.0 if both and control.mean != 0.0 else 0.0
+    return WelchResult(
+        alternative=alternative,
+        confidence=confidence,
+        absolute=Effect(difference, 0.0, UNBOUNDED, reason),
+        relative=Effect(lift, 0.0, UNBOUNDED, reason),
+        t=0.0,
+        dof=0.0,
+        p_value=1.0,
+        reason=reason,
+    )
+
+
+def welch(
+    control: Moments,
+    treatment: Moments,
+    *,
+    confidence: float = 0.95,
+    alternative: Alternative = Alternative.TWO_SIDED,
+) -> WelchResult:
+    """Welch's t-test of mean_t - mean_c (Welch 1947), with intervals at ``confidence``.
+
+    t = (mean_t - mean_c) / sqrt(s_t^2/n_t + s_c^2/n_c) against Student's t with the
+    Welch-Satterthwaite dof. Two-sided: p = 2 P(T > |t|), interval = d -/+ t_{1-alpha/2} se.
+    One-sided ("greater" / "less"): p = P(T > t) / P(T < t), interval bounded on one side by
+    t_{1-alpha} se. The relative effect (lift) uses the delta-method se with the same
+    critical value, as GrowthBook's gbstats does.
+    """
+    alpha = check_confidence(confidence)
+    if control.n < 2 or treatment.n < 2:
+        return _not_computed(control, treatment, alternative, confidence, Reason.NOT_ENOUGH_DATA)
+    se2 = treatment.variance / treatment.n + control.variance / control.n
+    if not se2 > 0.0:
+        return _not_computed(control, treatment, alternative, confidence, Reason.ZERO_VARIANCE)
+
+    se = math.sqrt(se2)
+    dof = welch_dof(control, treatment)
+    difference = treatment.mean - control.mean
+    t = difference / se
+    tail = alpha if alternative is not Alternative.TWO_SIDED else alpha / 2.0
+    critical = float(stats.t.isf(tail, dof))
+    absolute = Effect(difference, se, _interval(difference, se, critical, alternative))
+
+    lift_v = relative_variance(control, treatment) if control.mean != 0.0 else 0.0
+    if control.mean == 0.0:
+        relative = Effect(0.0, 0.0, UNBOUNDED, Reason.ZERO_CONTROL_MEAN)
+    elif not lift_v > 0.0:
+        # A constant zero treatment arm leaves the delta method without a variance.
+        lift = treatment.mean / control.mean - 1.0
+        relative = Effect(lift, 0.0, UNBOUNDED, Reason.ZERO_VARIANCE)
+    else:
+        lift = treatment.mean / control.mean - 1.0
+        lift_se = math.sqrt(lift_v)
+        relative = Effect(lift, lift_se, _interval(lift, lift_se, critical, alternative))
+
+    return WelchResult(
+        alternative=alternative,
+        confidence=confidence,
+        absolute=absolute,
+        relative=relative,
+        t=t,
+        dof=dof,
+        p_value=_p_value(t, dof, alternative),
+    )
+
+
+def _welch_p_values(
+    n_c: FloatArray,
+    mean_c: FloatArray,
+    var_c: FloatArray,
+    n_t: FloatArray,
+    mean_t: FloatArray,
+    var_t: FloatArray,
+    alternative: Alternative = Alternative.TWO_SIDED,
+) -> FloatArray:
+    """Vectorised twin of ``welch(...).p_value`` for simulations over many looks at once."""
+    a = var_t / n_t
+    b = var_c / n_c
+    t = (mean_t - mean_c) / np.sqrt(a + b)
+    dof = (a + b) ** 2 / (a * a / (n_t - 1.0) + b * b / (n_c - 1.0))
+    if alternative is Alternative.GREATER:
+        return np.asarray(stats.t.sf(t, dof), dtype=np.float64)
+    if alternative is Alternative.LESS:
+        return np.asarray(stats.t.cdf(t, dof), dtype=np.float64)
+    return np.minimum(1.0, 2.0 * np.asarray(stats.t.sf(np.abs(t), dof), dtype=np.float64))
