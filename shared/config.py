@@ -33,6 +33,8 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "VERDICT_LOG_LEVEL": "log_level",
     "VERDICT_BUCKET_SECONDS": "bucket_seconds",
     "VERDICT_SNAPSHOT_INTERVAL": "snapshot_interval",
+    "VERDICT_RESULTS_MIN_ENTITIES": "results_min_entities",
+    "VERDICT_RESULTS_MIN_SECONDS": "results_min_seconds",
 }
 
 
@@ -65,6 +67,12 @@ class Settings(BaseModel):
         default=3600,
         ge=1,
         description="time bucket of the aggregates; results periods are multiples",
+    )
+    results_min_entities: int = Field(
+        default=100, ge=0, description="exposed entities each variation needs before results"
+    )
+    results_min_seconds: int = Field(
+        default=600, ge=0, description="seconds an experiment runs before results"
     )
     snapshot_interval: float = Field(
         default=1.0, gt=0, description="seconds between the processor's aggregate snapshots"

@@ -40,6 +40,10 @@ class ConfigFollower:
             await self.pool.close()
 
     @property
+    def position(self) -> int:
+        return self.feed.position if self.feed is not None else 0
+
+    @property
     def lag(self) -> int:
         return self.feed.lag if self.feed is not None else 0
 

@@ -58,6 +58,8 @@ def stack(
         kafka_session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
         bucket_seconds=TEST_BUCKET_SECONDS,
         snapshot_interval=0.25,
+        results_min_entities=10,
+        results_min_seconds=0,
         database_url=infrastructure.database_url,
         kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
     )

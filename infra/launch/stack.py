@@ -61,6 +61,8 @@ class Stack:
             "VERDICT_LOG_LEVEL": s.log_level,
             "VERDICT_BUCKET_SECONDS": str(s.bucket_seconds),
             "VERDICT_SNAPSHOT_INTERVAL": str(s.snapshot_interval),
+            "VERDICT_RESULTS_MIN_ENTITIES": str(s.results_min_entities),
+            "VERDICT_RESULTS_MIN_SECONDS": str(s.results_min_seconds),
         }
 
     def url(self, name: str) -> str:

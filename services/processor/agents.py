@@ -62,6 +62,19 @@ async def route_events(stream: Any) -> AsyncIterator[None]:
         yield None
 
 
+async def write_row(key: str, row: dict[str, Any], partition: int) -> None:
+    """Write a table row so that its changelog record is durable before the commit.
+
+    faust's ``table[key] = value`` queues the changelog record in a buffer that
+    its flush-before-commit can miss (a record taken off the buffer but not yet
+    handed to the Kafka producer); a SIGKILL then lost rows whose source offsets
+    were committed. Awaiting the send puts the record into the producer before
+    the event is acknowledged, and faust flushes the producer before committing.
+    """
+    entities.data[key] = row
+    await entities.changelog_topic.send(key=key, value=row, partition=partition)
+
+
 def _rows_of(partition: int) -> list[tuple[str, dict[str, Any]]]:
     rows = []
     for key, row in entities.items():
@@ -114,7 +127,7 @@ async def join(stream: Any) -> AsyncIterator[None]:
             )
         if after == before:
             continue  # a redelivery, or nothing new
-        entities[key] = {**after.to_json(), "p": partition}
+        await write_row(key, {**after.to_json(), "p": partition}, partition)
         aggregates.contribute(partition, experiment, metrics, before, after)
         yield None
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from functools import partial
-from typing import Any
-
 import faust
 
 from services.processor.config import ProcessorConfig
@@ -51,20 +46,4 @@ config = ProcessorConfig(settings.database_url)
 
 @app.task
 async def start_processor() -> None:
-    buffer = app.producer.buffer
-    setattr(buffer, "flush", partial(_drain_completely, buffer))  # noqa: B010 - see below
     await config.start()
-
-
-async def _drain_completely(buffer: Any) -> None:
-    """Flush faust's producer buffer until it is empty.
-
-    faust-streaming's ``ProducerBuffer.flush`` returns as soon as 0.1 s pass
-    without a send, with records still buffered; the consumer then commits
-    source offsets past table changelog writes that a SIGKILL loses. Every
-    commit flushes through here, so nothing is committed before it is sent.
-    """
-    while buffer.size:
-        buffer.message_sent.clear()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(buffer.message_sent.wait(), timeout=0.1)

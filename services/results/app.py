@@ -33,7 +33,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.readiness = lambda: (
             source.caught_up.is_set() and follower.lag == 0,
-            {"cells": len(source.rows), "configLag": follower.lag},
+            {"cells": len(source.rows), "lag": follower.lag, "position": follower.position},
         )
         try:
             yield

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.results import report
 from services.results.source import AggregateSource
+from shared.config import Settings
 from shared.domain.aggregation import Cell, cumulative
 from shared.domain.arn import project_name
 from shared.domain.evaluation import experiment_key
 from shared.domain.experiment import Experiment
-from shared.errors import ResourceNotFoundException
+from shared.errors import ResourceNotFoundException, ValidationException
 from shared.follower import ConfigFollower
 from shared.http import json_response
+from shared.wire.common import parse
+from shared.wire.results import GetExperimentResultsRequest
+
+MAX_WINDOW = timedelta(days=30)
+DEFAULT_PERIOD = 86_400
 
 
 def find_experiment(request: Request) -> Experiment:
@@ -72,4 +81,149 @@ async def experiment_aggregates(request: Request) -> Response:
             "bucketSeconds": source.bucket_seconds.get(key),
             "metrics": metrics,
         }
+    )
+
+
+def _window(
+    request: Request, experiment: Experiment, start: datetime | None, end: datetime | None
+) -> tuple[float, float]:
+    if experiment.started_at is None:
+        raise NotStarted()
+    begin = (start or experiment.started_at).timestamp()
+    stop = (end or experiment.ended_at or datetime.now(UTC)).timestamp()
+    stop = min(stop, time.time())
+    if stop - experiment.started_at.timestamp() > MAX_WINDOW.total_seconds() + 1:
+        # GetExperimentResults: "no longer than 30 days after the experiment start time".
+        stop = experiment.started_at.timestamp() + MAX_WINDOW.total_seconds()
+    if stop < begin:
+        raise ValidationException("endTime is before startTime", field="endTime")
+    return begin, stop
+
+
+class NotStarted(Exception):
+    pass
+
+
+def _gates_pass(request: Request, experiment: Experiment, looks: report.Looks, metric: str) -> bool:
+    settings: Settings = request.app.state.settings
+    assert experiment.started_at is not None
+    if time.time() - experiment.started_at.timestamp() < settings.results_min_seconds:
+        return False
+    return all(
+        looks.series[(metric, t.name)][-1].n >= max(settings.results_min_entities, 2)
+        for t in experiment.config.treatments
+    )
+
+
+def _period(request: Request, period: int | None, bucket_seconds: int) -> int:
+    chosen = period or max(bucket_seconds, DEFAULT_PERIOD - DEFAULT_PERIOD % bucket_seconds)
+    if chosen % bucket_seconds:
+        raise ValidationException(
+            f"period must be a multiple of {bucket_seconds} seconds, the aggregation bucket",
+            field="period",
+        )
+    return chosen
+
+
+async def get_experiment_results(request: Request) -> Response:
+    req = parse(
+        GetExperimentResultsRequest,
+        await request.body(),
+        project=request.path_params["project"],
+        experiment=request.path_params["experiment"],
+    )
+    experiment = find_experiment(request)
+    metric = req.metricNames[0]
+    metrics = [g.definition.name for g in experiment.config.metric_goals]
+    if metric not in metrics:
+        raise ValidationException(
+            f"experiment {experiment.name} has no metric {metric!r}", field="metricNames"
+        )
+    treatments = [t.name for t in experiment.config.treatments]
+    unknown = [t for t in req.treatmentNames if t not in treatments]
+    if unknown:
+        raise ValidationException(
+            f"experiment {experiment.name} has no treatments {unknown}", field="treatmentNames"
+        )
+    empty = {"resultsData": [], "reports": [], "timestamps": [], "details": report.NOT_ENOUGH}
+    try:
+        begin, end = _window(request, experiment, req.startTime, req.endTime)
+    except NotStarted:
+        return json_response(empty)
+    source: AggregateSource = request.app.state.source
+    settings: Settings = request.app.state.settings
+    key = experiment_key(experiment)
+    bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
+    period = _period(request, req.period, bucket_seconds)
+    times = report.look_times(begin, end, period)
+    looks = report.collect(source.cells(key), [metric], treatments, times, bucket_seconds)
+    if not _gates_pass(request, experiment, looks, metric):
+        return json_response(empty)
+    analysis = report.run(experiment, looks, [metric])
+    body = report.evidently_results(
+        analysis,
+        looks,
+        metric,
+        req.treatmentNames,
+        req.resultStats or ["BaseStat", "TreatmentEffect", "ConfidenceInterval", "PValue"],
+        req.reportNames or [],
+    )
+    return json_response(body)
+
+
+async def experiment_analysis(request: Request) -> Response:
+    """The full analysis: every metric, raw and adjusted p-values, power, projected run time.
+
+    Query: ``asOf`` (epoch seconds: results as of that time, from the per-bucket
+    aggregates), ``period`` (seconds), ``mde`` (relative, default 0.05),
+    ``dailyEntities`` (for the run-time projection).
+    """
+    experiment = find_experiment(request)
+    query = request.query_params
+
+    def number(name: str) -> float | None:
+        raw = query.get(name)
+        if raw is None:
+            return None
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValidationException(f"{name} must be a number", field=name) from None
+
+    as_of_value = number("asOf")
+    as_of = datetime.fromtimestamp(as_of_value, UTC) if as_of_value is not None else None
+    if as_of is not None and experiment.started_at is not None and as_of <= experiment.started_at:
+        return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
+    try:
+        begin, end = _window(request, experiment, None, as_of)
+    except NotStarted:
+        return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
+    source: AggregateSource = request.app.state.source
+    settings: Settings = request.app.state.settings
+    key = experiment_key(experiment)
+    bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
+    period_value = number("period")
+    period = _period(request, int(period_value) if period_value else None, bucket_seconds)
+    metrics = [g.definition.name for g in experiment.config.metric_goals]
+    treatments = [t.name for t in experiment.config.treatments]
+    looks = report.collect(
+        source.cells(key),
+        metrics,
+        treatments,
+        report.look_times(begin, end, period),
+        bucket_seconds,
+    )
+    if not all(_gates_pass(request, experiment, looks, m) for m in metrics):
+        return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
+    analysis = report.run(experiment, looks, metrics)
+    daily = number("dailyEntities")
+    return json_response(
+        report.full_analysis(
+            experiment,
+            analysis,
+            looks,
+            mde=number("mde") or 0.05,
+            daily_entities=daily,
+            as_of=as_of,
+        )
     )

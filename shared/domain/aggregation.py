@@ -223,3 +223,25 @@ def merge_cell(into: Cell, other: Cell, sign: int) -> None:
         into.removed = into.removed.remove(other.removed)
     into.added_conversions += sign * other.added_conversions
     into.removed_conversions += sign * other.removed_conversions
+
+
+def cumulative_series(cells: Mapping[int, Cell], cutoffs: Sequence[int]) -> list[Cumulative]:
+    """The cumulative aggregate at each cutoff (buckets below it), in one pass over buckets.
+
+    Cost follows buckets and looks, never the number of events.
+    """
+    ordered = sorted(cells.items())
+    added = CoMoments()
+    removed = CoMoments()
+    conv = 0
+    i = 0
+    out: list[Cumulative] = []
+    for cutoff in cutoffs:
+        while i < len(ordered) and ordered[i][0] < cutoff:
+            cell = ordered[i][1]
+            added = added.merge(cell.added)
+            removed = removed.merge(cell.removed)
+            conv += cell.added_conversions - cell.removed_conversions
+            i += 1
+        out.append(Cumulative(added.remove(removed), conv))
+    return out

@@ -1,0 +1,320 @@
+"""Statistics -> Evidently's GetExperimentResults shapes, and the full analysis JSON.
+
+The numbers come from ``shared.domain.stats.analysis``; this module only picks
+looks, feeds the cumulative cells in, and renders.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shared import serialization
+from shared.domain.aggregation import Cell, CellKey, cumulative_series
+from shared.domain.experiment import Experiment
+from shared.domain.stats.analysis import (
+    Analysis,
+    AnalysisSettings,
+    Comparison,
+    MetricInput,
+    analyse,
+)
+from shared.domain.stats.bayes import NormalPrior
+from shared.domain.stats.comoments import CoMoments
+from shared.domain.stats.power import minimum_detectable_effect, plan
+from shared.domain.stats.welch import Interval
+from shared.errors import ValidationException
+
+NOT_ENOUGH = "Not enough events to generate results"
+MAX_LOOKS = 1000
+# Largest finite double: JSON has no infinity, and botocore parses these as floats.
+_BIG = 1.7976931348623157e308
+
+
+def finite(value: float) -> float:
+    if math.isnan(value):
+        return 0.0
+    return max(-_BIG, min(_BIG, value))
+
+
+@dataclass(frozen=True, slots=True)
+class Looks:
+    times: tuple[float, ...]  # epoch seconds, the end of each period
+    series: Mapping[tuple[str, str], tuple[CoMoments, ...]]  # (metric, treatment) -> per look
+    conversions: Mapping[tuple[str, str], tuple[int, ...]]
+
+
+def look_times(start: float, end: float, period: int) -> tuple[float, ...]:
+    if end <= start:
+        return (end,)
+    count = math.ceil((end - start) / period)
+    if count > MAX_LOOKS:
+        raise ValidationException(
+            f"period {period}s gives {count} looks between startTime and endTime; at most"
+            f" {MAX_LOOKS}: choose a longer period",
+            field="period",
+        )
+    return tuple(min(start + k * period, end) for k in range(1, count + 1))
+
+
+def collect(
+    cells: Mapping[CellKey, Cell],
+    metrics: Sequence[str],
+    treatments: Sequence[str],
+    times: Sequence[float],
+    bucket_seconds: int,
+) -> Looks:
+    # A look at time T counts every bucket that began before T.
+    cutoffs = [math.ceil(t / bucket_seconds) for t in times]
+    by_arm: dict[tuple[str, str], dict[int, Cell]] = {
+        (m, t): {} for m in metrics for t in treatments
+    }
+    for (metric, treatment, bucket), cell in cells.items():
+        wanted = by_arm.get((metric, treatment))
+        if wanted is not None:
+            wanted[bucket] = cell
+    series: dict[tuple[str, str], tuple[CoMoments, ...]] = {}
+    conversions: dict[tuple[str, str], tuple[int, ...]] = {}
+    for arm, arm_cells in by_arm.items():
+        cumulative = cumulative_series(arm_cells, cutoffs)
+        series[arm] = tuple(c.comoments for c in cumulative)
+        conversions[arm] = tuple(c.conversions for c in cumulative)
+    return Looks(tuple(times), series, conversions)
+
+
+def settings_of(experiment: Experiment) -> AnalysisSettings:
+    a = experiment.config.analysis
+    prior = None
+    if a.prior_mean is not None and a.prior_variance is not None:
+        prior = NormalPrior(a.prior_mean, a.prior_variance)
+    return AnalysisSettings(
+        method=a.method,
+        confidence=a.confidence_level,
+        correction=a.correction,
+        one_sided=a.one_sided,
+        n_star=float(a.tuning_sample_size),
+        prior=prior,
+    )
+
+
+def run(experiment: Experiment, looks: Looks, metrics: Sequence[str]) -> Analysis:
+    config = experiment.config
+    goals = {g.definition.name: g for g in config.metric_goals}
+    treatments = [t.name for t in config.treatments]
+    inputs = [
+        MetricInput(
+            name=m,
+            desired_change=goals[m].desired_change,
+            looks={t: looks.series[(m, t)] for t in treatments},
+        )
+        for m in metrics
+    ]
+    weights = {t: float(w) for t, w in config.treatment_weights.items()}
+    return analyse(inputs, config.control_treatment, treatments, settings_of(experiment), weights)
+
+
+def _interval(interval: Interval) -> list[float]:
+    return [finite(interval.low), finite(interval.high)]
+
+
+def bayes_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
+    b = comparison.bayes
+    last = comparison.looks[-1]
+    content: dict[str, Any] = {
+        "metric": comparison.metric,
+        "treatment": comparison.treatment,
+        "control": analysis.control,
+        "method": "gaussian approximation of the relative lift",
+        "lift": {"mean": finite(b.mean), "sd": finite(b.sd), "interval": _interval(b.interval)},
+        "chanceToBeatControl": finite(b.chance_to_beat_control),
+        "expectedLoss": {"ship": finite(b.risk_ship), "keep": finite(b.risk_keep)},
+        "probabilities": {
+            "liftAtLeastPlus3Percent": finite(b.p_above),
+            "liftAtMostMinus3Percent": finite(b.p_below),
+            "liftWithin3Percent": finite(b.p_within),
+        },
+        "verdict": b.verdict.value,
+        "pValue": finite(last.p_value),
+        "adjustedPValue": finite(last.adjusted_p_value),
+        "cuped": {"theta": last.cuped_theta, "varianceReduction": finite(last.variance_reduction)},
+    }
+    if b.reason is not None:
+        content["reason"] = b.reason.value
+    if analysis.srm is not None:
+        content["sampleRatioMismatch"] = {
+            "pValue": finite(analysis.srm.p_value),
+            "mismatch": analysis.srm.mismatch,
+        }
+    return content
+
+
+def evidently_results(
+    analysis: Analysis,
+    looks: Looks,
+    metric: str,
+    treatments: Sequence[str],
+    result_stats: Sequence[str],
+    report_names: Sequence[str],
+) -> dict[str, Any]:
+    results: list[dict[str, Any]] = []
+    by_treatment = {c.treatment: c for c in analysis.comparisons if c.metric == metric}
+    for treatment in treatments:
+        if "BaseStat" in result_stats:
+            results.append(
+                {
+                    "metricName": metric,
+                    "treatmentName": treatment,
+                    "resultStat": "Mean",
+                    "values": [finite(m.mean_y) for m in looks.series[(metric, treatment)]],
+                }
+            )
+        comparison = by_treatment.get(treatment)
+        if comparison is None:
+            continue  # the control has no effect against itself
+        stats: list[tuple[str, list[float]]] = []
+        if "TreatmentEffect" in result_stats:
+            stats.append(
+                ("TreatmentEffect", [finite(k.relative.estimate) for k in comparison.looks])
+            )
+        if "ConfidenceInterval" in result_stats:
+            stats.append(
+                (
+                    "ConfidenceIntervalLowerBound",
+                    [finite(k.relative.interval.low) for k in comparison.looks],
+                )
+            )
+            stats.append(
+                (
+                    "ConfidenceIntervalUpperBound",
+                    [finite(k.relative.interval.high) for k in comparison.looks],
+                )
+            )
+        if "PValue" in result_stats:
+            stats.append(("PValue", [finite(k.adjusted_p_value) for k in comparison.looks]))
+        for name, values in stats:
+            results.append(
+                {
+                    "metricName": metric,
+                    "treatmentName": treatment,
+                    "resultStat": name,
+                    "values": values,
+                }
+            )
+    reports = []
+    if "BayesianInference" in report_names:
+        for treatment in treatments:
+            comparison = by_treatment.get(treatment)
+            if comparison is not None:
+                reports.append(
+                    {
+                        "metricName": metric,
+                        "treatmentName": treatment,
+                        "reportName": "BayesianInference",
+                        "content": serialization.dumps(
+                            bayes_content(comparison, analysis)
+                        ).decode(),
+                    }
+                )
+    return {"resultsData": results, "reports": reports, "timestamps": list(looks.times)}
+
+
+def full_analysis(
+    experiment: Experiment,
+    analysis: Analysis,
+    looks: Looks,
+    *,
+    mde: float,
+    daily_entities: float | None,
+    as_of: datetime | None,
+) -> dict[str, Any]:
+    """Everything, for the console and scripts: raw and adjusted p-values, power, run time."""
+    settings = settings_of(experiment)
+    alpha = 1 - settings.confidence
+    comparisons = []
+    for c in analysis.comparisons:
+        last = c.looks[-1]
+        pooled_variance = (last.control.variance + last.treatment.variance) / 2
+        n_per_arm = min(last.control.n, last.treatment.n)
+        absolute_mde = mde * abs(last.control.mean) if last.control.mean else 0.0
+        entry: dict[str, Any] = {
+            "metric": c.metric,
+            "treatment": c.treatment,
+            "control": {"n": last.control.n, "mean": finite(last.control.mean)},
+            "treatmentStats": {"n": last.treatment.n, "mean": finite(last.treatment.mean)},
+            "conversions": {
+                "control": looks.conversions[(c.metric, analysis.control)][-1],
+                "treatment": looks.conversions[(c.metric, c.treatment)][-1],
+            },
+            "absoluteEffect": {
+                "estimate": finite(last.absolute.estimate),
+                "interval": _interval(last.absolute.interval),
+            },
+            "relativeEffect": {
+                "estimate": finite(last.relative.estimate),
+                "interval": _interval(last.relative.interval),
+            },
+            "pValue": finite(last.p_value),
+            "adjustedPValue": finite(last.adjusted_p_value),
+            "cuped": {
+                "theta": last.cuped_theta,
+                "varianceReduction": finite(last.variance_reduction),
+            },
+            "bayes": bayes_content(c, analysis),
+            "series": [
+                {
+                    "time": t,
+                    "pValue": finite(k.p_value),
+                    "adjustedPValue": finite(k.adjusted_p_value),
+                    "relativeEffect": finite(k.relative.estimate),
+                    "relativeInterval": _interval(k.relative.interval),
+                }
+                for t, k in zip(looks.times, c.looks, strict=True)
+            ],
+        }
+        if pooled_variance > 0 and n_per_arm > 1:
+            entry["power"] = {
+                "minimumDetectableEffect": finite(
+                    minimum_detectable_effect(pooled_variance, n_per_arm, alpha=alpha)
+                ),
+                "minimumDetectableRelativeEffect": finite(
+                    minimum_detectable_effect(pooled_variance, n_per_arm, alpha=alpha)
+                    / abs(last.control.mean)
+                )
+                if last.control.mean
+                else None,
+            }
+            if absolute_mde > 0:
+                projection = plan(
+                    absolute_mde,
+                    pooled_variance,
+                    daily_entities=daily_entities,
+                    arms=len(experiment.config.treatments),
+                    alpha=alpha,
+                )
+                entry["projection"] = {
+                    "relativeMde": mde,
+                    "nPerArm": projection.n_per_arm,
+                    "nTotal": projection.n_total,
+                    "days": projection.days,
+                }
+        comparisons.append(entry)
+    return {
+        "experiment": experiment.name,
+        "control": analysis.control,
+        "method": settings.method,
+        "confidenceLevel": settings.confidence,
+        "correction": settings.correction,
+        "asOf": as_of.timestamp() if as_of else None,
+        "timestamps": list(looks.times),
+        "sampleRatioMismatch": None
+        if analysis.srm is None
+        else {
+            "statistic": finite(analysis.srm.statistic),
+            "pValue": finite(analysis.srm.p_value),
+            "mismatch": analysis.srm.mismatch,
+        },
+        "comparisons": comparisons,
+    }

@@ -1,0 +1,214 @@
+"""GetExperimentResults through boto3: series, reports and details, checked against scipy."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from infra.launch.stack import Stack
+from tests.e2e.helpers import make_feature, now, propagated
+
+pytestmark = pytest.mark.e2e
+
+ARMS = ("control", "t1", "t2")
+LIFT = {"control": 0.0, "t1": 3.0, "t2": 0.0}
+
+
+def results(client: Any, project: str, **kwargs: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "project": project,
+        "experiment": "e",
+        "metricNames": ["revenue"],
+        "treatmentNames": list(ARMS),
+    }
+    params.update(kwargs)
+    return dict(client.get_experiment_results(**params))
+
+
+def by_stat(body: dict[str, Any]) -> dict[tuple[str, str], list[float]]:
+    return {(r["treatmentName"], r["resultStat"]): r["values"] for r in body["resultsData"]}
+
+
+@pytest.fixture(scope="module")
+def experiment(stack: Stack, evidently: Any) -> dict[str, Any]:
+    """An A/B/n experiment with a true lift on t1, 40 entities per arm, each with revenue."""
+    project = f"results-{int(time.time() * 1000)}"
+    evidently.create_project(name=project)
+    make_feature(evidently, project, "f", *ARMS)
+    evidently.create_experiment(
+        project=project,
+        name="e",
+        treatments=[{"name": a, "feature": "f", "variation": a} for a in ARMS],
+        metricGoals=[
+            {
+                "metricDefinition": {
+                    "name": "revenue",
+                    "entityIdKey": "user",
+                    "valueKey": "revenue",
+                },
+                "desiredChange": "INCREASE",
+            }
+        ],
+        onlineAbConfig={
+            "controlTreatmentName": "control",
+            "treatmentWeights": {"control": 33334, "t1": 33333, "t2": 33333},
+        },
+    )
+    httpx.patch(
+        f"{stack.url('frontdoor')}/projects/{project}/experiments/e",
+        json={"analysisConfig": {"method": "ttest", "confidenceLevel": 0.9}},
+    ).raise_for_status()
+    not_started = results(evidently, project)
+    assert not_started["details"] == "Not enough events to generate results"
+    evidently.start_experiment(
+        project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
+    )
+    started = time.time()
+    propagated(stack)
+    arms: dict[str, list[str]] = {a: [] for a in ARMS}
+    i = 0
+    while min(len(v) for v in arms.values()) < 40:
+        batch = [f"u{i + k}" for k in range(20)]
+        i += 20
+        for r in evidently.batch_evaluate_feature(
+            project=project, requests=[{"feature": "f", "entityId": e} for e in batch]
+        )["results"]:
+            arms[json.loads(r["details"])["treatment"]].append(r["entityId"])
+    early = results(evidently, project)
+    assert early["details"] == "Not enough events to generate results" or early["timestamps"]
+    time.sleep(1.1)  # events stamped (whole seconds) after every exposure
+    rng = np.random.default_rng(11)
+    values: dict[str, dict[str, float]] = {a: {} for a in ARMS}
+    events = []
+    for arm, entities in arms.items():
+        for entity in entities:
+            v = float(np.round(rng.normal(20 + LIFT[arm], 4), 3))
+            values[arm][entity] = v
+            events.append(
+                {
+                    "timestamp": datetime.now(UTC),
+                    "type": "aws.evidently.custom",
+                    "data": json.dumps({"user": entity, "revenue": v}),
+                }
+            )
+    for k in range(0, len(events), 50):
+        assert (
+            evidently.put_project_events(project=project, events=events[k : k + 50])[
+                "failedEventCount"
+            ]
+            == 0
+        )
+    total = sum(len(v) for v in arms.values())
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/e/aggregates"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        agg = httpx.get(url).json()["metrics"]["revenue"]
+        if sum(agg[a]["n"] for a in ARMS) == total and all(
+            agg[a]["mean"] == pytest.approx(np.mean(list(values[a].values()))) for a in ARMS
+        ):
+            break
+        time.sleep(0.25)
+    else:
+        raise AssertionError("the aggregates never caught up")
+    return {"project": project, "values": values, "started": started}
+
+
+def test_results_match_scipy_and_statsmodels(evidently: Any, experiment: dict[str, Any]) -> None:
+    project, values = experiment["project"], experiment["values"]
+    body = results(
+        evidently,
+        project,
+        period=300,
+        reportNames=["BayesianInference"],
+        resultStats=["BaseStat", "TreatmentEffect", "ConfidenceInterval", "PValue"],
+    )
+    assert "details" not in body
+    assert len(body["timestamps"]) == 1
+    stat = by_stat(body)
+    control = np.array(list(values["control"].values()))
+    raw = []
+    for arm in ("t1", "t2"):
+        treated = np.array(list(values[arm].values()))
+        assert stat[(arm, "Mean")][-1] == pytest.approx(treated.mean(), rel=1e-9)
+        assert stat[(arm, "TreatmentEffect")][-1] == pytest.approx(
+            treated.mean() / control.mean() - 1, rel=1e-9
+        )
+        low, high = (
+            stat[(arm, "ConfidenceIntervalLowerBound")][-1],
+            stat[(arm, "ConfidenceIntervalUpperBound")][-1],
+        )
+        assert low < stat[(arm, "TreatmentEffect")][-1] < high
+        raw.append(stats.ttest_ind(treated, control, equal_var=False).pvalue)
+    assert stat[("control", "Mean")][-1] == pytest.approx(control.mean(), rel=1e-9)
+    assert ("control", "PValue") not in stat
+    adjusted = multipletests(raw, method="holm")[1]
+    assert stat[("t1", "PValue")][-1] == pytest.approx(adjusted[0], rel=1e-9)
+    assert stat[("t2", "PValue")][-1] == pytest.approx(adjusted[1], rel=1e-9)
+    assert stat[("t1", "PValue")][-1] < 0.01
+
+    reports = {r["treatmentName"]: json.loads(r["content"]) for r in body["reports"]}
+    assert set(reports) == {"t1", "t2"}
+    assert reports["t1"]["chanceToBeatControl"] > 0.95
+    assert reports["t1"]["verdict"] == "Better"
+    probabilities = reports["t2"]["probabilities"]
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+    assert reports["t1"]["expectedLoss"]["ship"] < reports["t1"]["expectedLoss"]["keep"]
+
+
+def test_sequential_is_the_default_and_more_conservative(
+    stack: Stack, evidently: Any, experiment: dict[str, Any]
+) -> None:
+    project = experiment["project"]
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/e"
+    fixed = by_stat(results(evidently, project))[("t1", "PValue")][-1]
+    httpx.patch(url, json={"analysisConfig": {"method": "sequential"}}).raise_for_status()
+    propagated(stack, ("results",))
+    try:
+        sequential = by_stat(results(evidently, project))[("t1", "PValue")][-1]
+    finally:
+        httpx.patch(url, json={"analysisConfig": {"method": "ttest"}}).raise_for_status()
+        propagated(stack, ("results",))
+    assert fixed < sequential <= 1.0
+
+
+def test_a_series_with_one_point_per_period(unvalidated: Any, experiment: dict[str, Any]) -> None:
+    time.sleep(max(0.0, experiment["started"] + 6.5 - time.time()))  # three 2 s periods
+    body = results(unvalidated, experiment["project"], period=2, resultStats=["BaseStat"])
+    assert len(body["timestamps"]) >= 2
+    means = by_stat(body)[("control", "Mean")]
+    assert len(means) == len(body["timestamps"])
+    assert means[-1] == pytest.approx(
+        np.mean(list(experiment["values"]["control"].values())), rel=1e-9
+    )
+
+
+def test_results_errors(evidently: Any, unvalidated: Any, experiment: dict[str, Any]) -> None:
+    project = experiment["project"]
+    with pytest.raises(evidently.exceptions.ValidationException, match="metricNames"):
+        results(evidently, project, metricNames=["nope"])
+    with pytest.raises(evidently.exceptions.ValidationException, match="treatmentNames"):
+        results(evidently, project, treatmentNames=["ghost"])
+    with pytest.raises(unvalidated.exceptions.ValidationException, match="period"):
+        results(unvalidated, project, period=3)
+    with pytest.raises(evidently.exceptions.ResourceNotFoundException):
+        results(evidently, project, experiment="ghost")
+
+
+def test_full_analysis_endpoint(stack: Stack, experiment: dict[str, Any]) -> None:
+    url = f"{stack.url('frontdoor')}/projects/{experiment['project']}/experiments/e/analysis"
+    body = httpx.get(url, params={"mde": 0.05, "dailyEntities": 1000}).json()
+    t1 = next(c for c in body["comparisons"] if c["treatment"] == "t1")
+    assert t1["adjustedPValue"] >= t1["pValue"]
+    assert t1["power"]["minimumDetectableEffect"] > 0
+    assert t1["projection"]["nPerArm"] > 0 and t1["projection"]["days"] >= 1
+    assert body["sampleRatioMismatch"]["pValue"] > 0.001
+    before = httpx.get(url, params={"asOf": time.time() - 3600}).json()
+    assert before.get("details") == "Not enough events to generate results"
