@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install system-deps run test test-unit check lint typecheck format bench nginx-conf clean
+.PHONY: install system-deps test-deps run test test-unit check lint typecheck format bench nginx-conf clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,21 @@ system-deps:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jre-headless maven; \
 	fi
 
+# The scrape test runs a real Prometheus; the benchmarks drive load with wrk.
+# Where apt-get can't install them, those tests skip and say why.
+test-deps:
+	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then \
+		echo "installing prometheus and wrk with apt-get"; \
+		($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus wrk) \
+			|| echo "could not install prometheus/wrk: the scrape test will skip"; \
+	fi
+
 install: $(STAMP) system-deps
 
 run: install
 	$(BIN)/verdict up
 
-test: install
+test: install test-deps
 	$(BIN)/pytest
 
 test-unit: $(STAMP)

@@ -93,7 +93,7 @@ def cmd_serve(settings: Settings, service: str) -> int:
     if service == "processor":
         import faust
 
-        from services.processor import agents, snapshot  # noqa: F401 - registers them
+        from services.processor import agents, snapshot, web  # noqa: F401 - registers them
         from services.processor.app import app
 
         worker = faust.Worker(app, loglevel=settings.log_level.lower())
@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "infra":
         return cmd_infra(settings)
     if args.command == "serve":
+        from shared.observability import configure_logging
+
+        configure_logging(args.service, settings.log_level)
         return cmd_serve(settings, args.service)
     if args.command == "migrate":
         return cmd_migrate(settings)

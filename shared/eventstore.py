@@ -15,6 +15,7 @@ import asyncpg
 
 from shared import serialization
 from shared.envelope import Envelope, NewEvent, upcast
+from shared.observability import EVENTSTORE_APPEND
 
 NOTIFY_CHANNEL = "verdict_events"
 
@@ -97,6 +98,7 @@ class EventStore:
                 "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(rows[-1]["position"])
             )
         self.last_append_seconds = time.perf_counter() - started
+        EVENTSTORE_APPEND.observe(self.last_append_seconds)
         return [_envelope(r) for r in rows]
 
     async def read_stream(self, stream: str) -> list[Envelope]:

@@ -16,6 +16,7 @@ import asyncpg
 
 from shared.envelope import Envelope
 from shared.eventstore import NOTIFY_CHANNEL, EventStore
+from shared.observability import PROJECTION_LAG, PROJECTION_POSITION
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,10 @@ class Feed:
         *,
         poll_interval: float = 1.0,
         after_batch: Callable[[], object] | None = None,
+        name: str = "service",
     ) -> None:
         self.store = store
+        self.name = name
         self.after_batch = after_batch
         self.database_url = database_url
         self.subscriber = subscriber
@@ -83,6 +86,8 @@ class Feed:
             if batch and self.after_batch is not None:
                 self.after_batch()
             self.last_known = max(self.last_known, self.position)
+            PROJECTION_POSITION.labels(self.name).set(self.position)
+            PROJECTION_LAG.labels(self.name).set(self.lag)
             async with self._advanced:
                 self._advanced.notify_all()
             if len(batch) == 0:
@@ -96,6 +101,7 @@ class Feed:
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):
             self.last_known = max(self.last_known, int(payload))
+            PROJECTION_LAG.labels(self.name).set(self.lag)
         self._wake.set()
 
     async def _run(self) -> None:

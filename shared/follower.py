@@ -14,8 +14,14 @@ from shared.migrations import migrate
 
 
 class ConfigFollower:
-    def __init__(self, database_url: str, after_batch: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        after_batch: Callable[[], object] | None = None,
+        name: str = "service",
+    ) -> None:
         self.database_url = database_url
+        self.name = name
         self.view = ConfigView()
         self.after_batch = after_batch
         self.pool: asyncpg.Pool | None = None
@@ -30,6 +36,7 @@ class ConfigFollower:
             self.database_url,
             partial(apply, self.view),
             after_batch=self.after_batch,
+            name=self.name,
         )
         await self.feed.start()
 

@@ -94,6 +94,15 @@ def ensure_jars(cache: Path) -> Path:
     return libs
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id; never starting with "-", which the storage tool reads as an option
+    (Kafka's own Uuid.randomUuid avoids it for the same reason)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 @dataclass
 class EmbeddedKafka:
     root: Path
@@ -143,7 +152,7 @@ def start_kafka(
     log4j.write_text(LOG4J.format(log=root / "server.log"))
     java = _java()
     if not (log_dir / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         subprocess.run(
             [
                 java,

@@ -87,7 +87,7 @@ class Stack:
             # Own session: Ctrl-C reaches the supervisor, which stops children in order.
             start_new_session=True,
         )
-        health = "/" if name == "processor" else "/healthz"
+        health = "/healthz"
         service = ServiceProcess(name, self.url(name), health, process)
         self.services[name] = service
         return service

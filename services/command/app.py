@@ -18,6 +18,7 @@ from shared.eventstore import EventStore, create_pool
 from shared.feed import Feed
 from shared.http import EXCEPTION_HANDLERS, ArnPathMiddleware
 from shared.migrations import migrate
+from shared.observability import ObservabilityMiddleware, metrics_routes
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -31,7 +32,7 @@ def create_app(settings: Settings) -> Starlette:
         pool = await create_pool(database_url)
         store = EventStore(pool)
         view = ConfigView()
-        feed = Feed(store, database_url, partial(apply, view))
+        feed = Feed(store, database_url, partial(apply, view), name="command")
         await feed.start()
         app.state.handlers = CommandHandlers(
             store, feed, view, ArnScheme(settings.region, settings.account_id)
@@ -44,8 +45,11 @@ def create_app(settings: Settings) -> Starlette:
             await pool.close()
 
     return Starlette(
-        routes=routes,
+        routes=[*routes, *metrics_routes],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(ArnPathMiddleware)],
+        middleware=[
+            Middleware(ArnPathMiddleware),
+            Middleware(ObservabilityMiddleware, service="command"),
+        ],
         lifespan=lifespan,
     )

@@ -23,6 +23,7 @@ from shared.eventstore import EventStore, create_pool
 from shared.feed import Feed
 from shared.http import EXCEPTION_HANDLERS, ArnPathMiddleware
 from shared.migrations import migrate
+from shared.observability import ObservabilityMiddleware, metrics_routes
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -40,7 +41,13 @@ def create_app(settings: Settings) -> Starlette:
         pool = await create_pool(database_url, max_size=3)
         view = ConfigView()
         rules = RulesCache(view)
-        feed = Feed(EventStore(pool), database_url, partial(apply, view), after_batch=rules.refresh)
+        feed = Feed(
+            EventStore(pool),
+            database_url,
+            partial(apply, view),
+            after_batch=rules.refresh,
+            name="evaluation",
+        )
         await feed.start()
         sticky = StickyStore()
         persistence = StickyPersistence(pool, sticky)
@@ -72,8 +79,11 @@ def create_app(settings: Settings) -> Starlette:
             await pool.close()
 
     return Starlette(
-        routes=routes,
+        routes=[*routes, *metrics_routes],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(ArnPathMiddleware)],
+        middleware=[
+            Middleware(ArnPathMiddleware),
+            Middleware(ObservabilityMiddleware, service="evaluation"),
+        ],
         lifespan=lifespan,
     )

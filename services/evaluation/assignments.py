@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from shared import serialization
+from shared.observability import ASSIGNMENT_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class AssignmentPublisher:
         except asyncio.QueueFull:
             # Shedding under overload beats slowing every evaluation down; counted.
             self.dropped += 1
+            ASSIGNMENT_EVENTS.labels("dropped").inc()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="assignment-publisher")
@@ -86,9 +88,14 @@ class AssignmentPublisher:
     async def _send(self, batch: list[Assignment]) -> None:
         for a in batch:
             try:
-                await self.producer.send(self.topic, a.encode(), key=a.entity_id.encode())
+                headers = [("request_id", a.request_id.encode())] if a.request_id else []
+                await self.producer.send(
+                    self.topic, a.encode(), key=a.entity_id.encode(), headers=headers
+                )
                 self.sent += 1
+                ASSIGNMENT_EVENTS.labels("sent").inc()
             except KafkaError as exc:
+                ASSIGNMENT_EVENTS.labels("failed").inc()
                 log.warning("assignment event not sent: %s", exc)
 
     async def _run(self) -> None:

@@ -27,6 +27,12 @@ from shared.domain.evaluation import Evaluation, FeatureRules, evaluate
 from shared.domain.projection import ConfigView
 from shared.errors import ResourceNotFoundException, ValidationException, VerdictError
 from shared.http import json_response
+from shared.observability import (
+    EVALUATIONS,
+    EVENTS_INGESTED,
+    EVENTS_REJECTED,
+    request_id_var,
+)
 from shared.wire import evaluation as we
 from shared.wire import render
 from shared.wire.common import parse, validation_error
@@ -36,11 +42,7 @@ _MAX_FUTURE = timedelta(days=1)
 
 
 def request_id(request: Request) -> str:
-    return (
-        request.headers.get("x-request-id")
-        or request.headers.get("amz-sdk-invocation-id")
-        or str(uuid.uuid4())
-    )
+    return request_id_var.get() or str(uuid.uuid4())
 
 
 def parse_context(raw: str | None) -> dict[str, Any]:
@@ -81,6 +83,7 @@ def decide(
     sticky: StickyStore = request.app.state.sticky
     now = time.time()
     evaluation = evaluate(rules, entity_id, context, now, sticky)
+    EVALUATIONS.labels(project, feature, evaluation.reason.value).inc()
     if evaluation.rule_kind is not None:
         if evaluation.newly_assigned and rules.experiment is not None:
             sticky.put(rules.experiment.key, entity_id, evaluation.arm or "")
@@ -197,6 +200,7 @@ async def put_project_events(request: Request) -> Response:
     results: list[dict[str, Any]] = []
     outgoing: list[OutgoingEvent] = []
     slots: list[int] = []
+    types: list[str] = []
     for raw in req.events:
         event_id = str(uuid.uuid4())
         results.append({"eventId": event_id})
@@ -206,6 +210,7 @@ async def put_project_events(request: Request) -> Response:
             event, data = _check_event(raw, now)
         except VerdictError as exc:
             results[-1].update(errorCode=exc.code, errorMessage=exc.message[:1024])
+            EVENTS_REJECTED.labels(exc.code).inc()
             continue
         entity = data.get("entityId")
         entity_id = entity if isinstance(entity, str) and entity else None
@@ -219,14 +224,24 @@ async def put_project_events(request: Request) -> Response:
             "requestId": rid,
         }
         key = entity_id or event_id
-        outgoing.append(OutgoingEvent(key.encode(), serialization.dumps(record)))
+        # The request id travels as a Kafka header too, so an event can be followed.
+        outgoing.append(
+            OutgoingEvent(
+                key.encode(), serialization.dumps(record), (("request_id", rid.encode()),)
+            )
+        )
         slots.append(len(results) - 1)
+        types.append(event.type)
     publisher: Publisher = request.app.state.publisher
     if outgoing:
-        for slot, error in zip(slots, await publisher.publish(outgoing), strict=True):
+        outcomes = await publisher.publish(outgoing)
+        for slot, event_type, error in zip(slots, types, outcomes, strict=True):
             if error is not None:
                 results[slot].update(
                     errorCode="ServiceUnavailableException", errorMessage=error[:1024]
                 )
+                EVENTS_REJECTED.labels("ServiceUnavailableException").inc()
+            else:
+                EVENTS_INGESTED.labels(project, event_type).inc()
     failed = sum(1 for r in results if "errorCode" in r)
     return json_response({"eventResults": results, "failedEventCount": failed})

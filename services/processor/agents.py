@@ -23,6 +23,7 @@ from services.processor.tables import entities, entity_key, split_entity_key
 from shared import topics
 from shared.domain.aggregation import EntityState
 from shared.domain.observations import observe
+from shared.observability import PROCESSOR_RECORDS
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +43,22 @@ joined_topic = app.topic(
 )
 
 aggregates = PartitionAggregates(settings.bucket_seconds)
-counters = {"events": 0, "observations": 0, "assignments": 0, "skipped": 0, "malformed": 0}
+# (topic, partition) -> next offset to process: the consumer-lag gauge's reference.
+positions: dict[tuple[str, int], int] = {}
 
 
 @app.agent(events_topic)
 async def route_events(stream: Any) -> AsyncIterator[None]:
     await config.ready.wait()
-    async for raw in stream:
-        counters["events"] += 1
+    async for message in stream.events():
+        positions[(topics.EVENTS, message.message.partition)] = message.message.offset + 1
         try:
-            event = decode_metric_event(raw)
+            event = decode_metric_event(message.value)
         except MalformedRecord as exc:
-            counters["malformed"] += 1
+            PROCESSOR_RECORDS.labels(topics.EVENTS, "malformed").inc()
             log.warning("skipping %s", exc)
             continue
+        PROCESSOR_RECORDS.labels(topics.EVENTS, "routed").inc()
         for observation in observe(config.specs.get(event.project, ()), event.data):
             record = ObservationRecord(observation, event.timestamp, event.event_id)
             await observations_topic.send(key=observation.entity_id.encode(), value=record.encode())
@@ -88,6 +91,7 @@ async def join(stream: Any) -> AsyncIterator[None]:
     await config.ready.wait()
     async for event in stream.events():
         partition = event.message.partition
+        positions[(event.message.topic, partition)] = event.message.offset + 1
         if partition not in aggregates.built:
             folded = aggregates.rebuild(partition, _rows_of(partition), config.metrics)
             log.info("partition %d: aggregates rebuilt from %d entity rows", partition, folded)
@@ -99,20 +103,18 @@ async def join(stream: Any) -> AsyncIterator[None]:
                     observation.observation.entity_id,
                 )
                 assignment: AssignmentRecord | None = None
-                counters["observations"] += 1
             else:
                 assignment = decode_assignment(event.value)
                 if assignment is None:
                     continue
                 experiment, entity = assignment.experiment_key, assignment.entity_id
-                counters["assignments"] += 1
         except (MalformedRecord, KeyError, TypeError, ValueError) as exc:
-            counters["malformed"] += 1
+            PROCESSOR_RECORDS.labels(event.message.topic, "malformed").inc()
             log.warning("skipping a malformed record: %s", exc)
             continue
         metrics = await config.metrics_for(experiment)
         if metrics is None:
-            counters["skipped"] += 1
+            PROCESSOR_RECORDS.labels(event.message.topic, "unknown_experiment").inc()
             continue
         key = entity_key(experiment, entity)
         row = entities.get(key)
@@ -126,7 +128,21 @@ async def join(stream: Any) -> AsyncIterator[None]:
                 o.metric, (observation.timestamp, o.value, observation.event_id)
             )
         if after == before:
+            PROCESSOR_RECORDS.labels(event.message.topic, "unchanged").inc()
             continue  # a redelivery, or nothing new
+        PROCESSOR_RECORDS.labels(event.message.topic, "applied").inc()
+        if assignment is not None and log.isEnabledFor(logging.DEBUG):
+            headers = dict(event.message.headers or [])
+            rid = headers.get("request_id")
+            log.debug(
+                "exposure applied",
+                extra={
+                    "requestId": rid.decode() if rid else None,
+                    "experiment": experiment,
+                    "entityId": entity,
+                    "partition": partition,
+                },
+            )
         await write_row(key, {**after.to_json(), "p": partition}, partition)
         aggregates.contribute(partition, experiment, metrics, before, after)
         yield None

@@ -28,6 +28,9 @@ app = faust.App(
     web_port=settings.processor_port,
     broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
     broker_heartbeat_interval=max(0.3, settings.kafka_session_timeout_ms / 10_000),
+    # faust's default (90 s) let one request hung across a crashed peer stall a
+    # restarted worker for a minute and a half; two session timeouts suffice.
+    broker_request_timeout=max(10.0, 2 * settings.kafka_session_timeout_ms / 1000),
     producer_acks=-1,
     # A standby replica's changelog reader writes into the same in-memory store;
     # on a worker that is also active for the partition it rewinds live rows to

@@ -17,7 +17,7 @@ from shared.follower import ConfigFollower
 
 class ProcessorConfig:
     def __init__(self, database_url: str) -> None:
-        self.follower = ConfigFollower(database_url, after_batch=self.refresh)
+        self.follower = ConfigFollower(database_url, after_batch=self.refresh, name="processor")
         self.view = self.follower.view
         self.specs: dict[str, list[MetricSpec]] = {}
         self.metrics: dict[str, tuple[str, ...]] = {}

@@ -14,6 +14,7 @@ from shared import topics
 from shared.config import Settings
 from shared.follower import ConfigFollower
 from shared.http import EXCEPTION_HANDLERS, ArnPathMiddleware
+from shared.observability import ObservabilityMiddleware, metrics_routes
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -24,7 +25,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        follower = ConfigFollower(database_url)
+        follower = ConfigFollower(database_url, name="results")
         await follower.start()
         source = AggregateSource(bootstrap, topics.AGGREGATES)
         await source.start()
@@ -42,8 +43,11 @@ def create_app(settings: Settings) -> Starlette:
             await follower.stop()
 
     return Starlette(
-        routes=routes,
+        routes=[*routes, *metrics_routes],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(ArnPathMiddleware)],
+        middleware=[
+            Middleware(ArnPathMiddleware),
+            Middleware(ObservabilityMiddleware, service="results"),
+        ],
         lifespan=lifespan,
     )

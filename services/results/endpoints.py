@@ -19,6 +19,7 @@ from shared.domain.experiment import Experiment
 from shared.errors import ResourceNotFoundException, ValidationException
 from shared.follower import ConfigFollower
 from shared.http import json_response
+from shared.observability import RESULTS_COMPUTATION
 from shared.wire.common import parse
 from shared.wire.results import GetExperimentResultsRequest
 
@@ -150,16 +151,17 @@ async def get_experiment_results(request: Request) -> Response:
         begin, end = _window(request, experiment, req.startTime, req.endTime)
     except NotStarted:
         return json_response(empty)
-    source: AggregateSource = request.app.state.source
-    settings: Settings = request.app.state.settings
-    key = experiment_key(experiment)
-    bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
-    period = _period(request, req.period, bucket_seconds)
-    times = report.look_times(begin, end, period)
-    looks = report.collect(source.cells(key), [metric], treatments, times, bucket_seconds)
-    if not _gates_pass(request, experiment, looks, metric):
-        return json_response(empty)
-    analysis = report.run(experiment, looks, [metric])
+    with RESULTS_COMPUTATION.labels("GetExperimentResults").time():
+        source: AggregateSource = request.app.state.source
+        settings: Settings = request.app.state.settings
+        key = experiment_key(experiment)
+        bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
+        period = _period(request, req.period, bucket_seconds)
+        times = report.look_times(begin, end, period)
+        looks = report.collect(source.cells(key), [metric], treatments, times, bucket_seconds)
+        if not _gates_pass(request, experiment, looks, metric):
+            return json_response(empty)
+        analysis = report.run(experiment, looks, [metric])
     body = report.evidently_results(
         analysis,
         looks,
@@ -215,7 +217,8 @@ async def experiment_analysis(request: Request) -> Response:
     )
     if not all(_gates_pass(request, experiment, looks, m) for m in metrics):
         return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
-    analysis = report.run(experiment, looks, metrics)
+    with RESULTS_COMPUTATION.labels("Analysis").time():
+        analysis = report.run(experiment, looks, metrics)
     daily = number("dailyEntities")
     return json_response(
         report.full_analysis(

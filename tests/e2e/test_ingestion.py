@@ -282,7 +282,7 @@ def test_exact_aggregates_with_duplicates_and_a_processor_kill(
         for m in ("revenue", "clicks")
         for t in ("control", "treatment")
     }
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 150
     got: dict[str, Any] = {}
     while time.monotonic() < deadline:
         got = httpx.get(url, timeout=10).json()

@@ -1,0 +1,56 @@
+"""The processor's web pages (faust's server): /metrics, /healthz, /readyz, and its gauges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import generate_latest
+
+from services.processor.agents import aggregates, positions
+from services.processor.app import app, config
+from services.processor.tables import entities
+from shared.observability import PROCESSOR_CELLS, PROCESSOR_ENTITIES, PROCESSOR_LAG
+
+
+def consumer_lag() -> int:
+    """Messages between what the agents processed and each assigned partition's end."""
+    total = 0
+    for tp in app.consumer.assignment():
+        highwater = app.consumer.highwater(tp)
+        if highwater is None:
+            continue
+        lag = max(0, int(highwater) - positions.get((tp.topic, tp.partition), 0))
+        PROCESSOR_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+        total += lag
+    return total
+
+
+@app.timer(interval=1.0)
+async def update_gauges() -> None:
+    consumer_lag()
+    PROCESSOR_CELLS.set(sum(len(c) for p in aggregates.cells.values() for c in p.values()))
+    PROCESSOR_ENTITIES.set(len(entities.data))
+
+
+@app.page("/metrics")
+async def metrics(web: Any, request: Any) -> Any:
+    # aiohttp refuses a charset inside content_type; Prometheus reads plain text as 0.0.4.
+    return web.bytes(generate_latest(), content_type="text/plain")
+
+
+@app.page("/healthz")
+async def healthz(web: Any, request: Any) -> Any:
+    return web.json({"status": "alive"})
+
+
+@app.page("/readyz")
+async def readyz(web: Any, request: Any) -> Any:
+    ready = config.ready.is_set()
+    lag = consumer_lag() if ready else None
+    body = {
+        "status": "ready" if ready else "not ready",
+        "consumerLag": lag,
+        "position": config.follower.position,
+        "partitions": sorted(aggregates.built),
+    }
+    return web.json(body, status=200 if ready else 503)

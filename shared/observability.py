@@ -1,0 +1,185 @@
+"""Metrics, request ids and structured logs: the same on every service.
+
+Metric names follow Prometheus conventions: a ``verdict_`` prefix, base units
+as suffixes (``_seconds``), ``_total`` on counters. One ASGI middleware gives
+every request an id (``x-request-id`` in, or a new one; ``x-amzn-RequestId``
+out, as AWS services answer) and records requests and latency per Evidently
+operation.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+import time
+import uuid
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
+# Latency buckets from 100 µs: the evaluation path lives well below a millisecond.
+LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+
+HTTP_REQUESTS = Counter(
+    "verdict_http_requests_total",
+    "HTTP requests by operation and status",
+    ["service", "operation", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "verdict_http_request_duration_seconds",
+    "HTTP request latency by operation",
+    ["service", "operation"],
+    buckets=LATENCY_BUCKETS,
+)
+EVALUATIONS = Counter(
+    "verdict_evaluations_total",
+    "Feature evaluations by reason and feature",
+    ["project", "feature", "reason"],
+)
+EVENTS_INGESTED = Counter(
+    "verdict_events_ingested_total", "Events the broker acknowledged", ["project", "type"]
+)
+EVENTS_REJECTED = Counter("verdict_events_rejected_total", "Events refused, by reason", ["reason"])
+ASSIGNMENT_EVENTS = Counter(
+    "verdict_assignment_events_total", "Assignment events by outcome", ["outcome"]
+)
+EVENTSTORE_APPEND = Histogram(
+    "verdict_eventstore_append_duration_seconds",
+    "Event-store append latency",
+    buckets=LATENCY_BUCKETS,
+)
+PROJECTION_POSITION = Gauge(
+    "verdict_projection_position", "Feed position the projection has applied", ["service"]
+)
+PROJECTION_LAG = Gauge(
+    "verdict_projection_lag_events", "Events known to the feed but not yet applied", ["service"]
+)
+RESULTS_COMPUTATION = Histogram(
+    "verdict_results_computation_seconds",
+    "Time to compute experiment results",
+    ["operation"],
+    buckets=LATENCY_BUCKETS,
+)
+PROCESSOR_RECORDS = Counter(
+    "verdict_processor_records_total", "Records the processor handled", ["topic", "outcome"]
+)
+PROCESSOR_LAG = Gauge(
+    "verdict_processor_consumer_lag_messages",
+    "Messages behind the partition's end",
+    ["topic", "partition"],
+)
+PROCESSOR_CELLS = Gauge("verdict_processor_aggregate_cells", "Aggregate cells held in memory")
+PROCESSOR_ENTITIES = Gauge("verdict_processor_entity_rows", "Entity rows in the table")
+
+
+def operation_name(endpoint: Any) -> str:
+    name = getattr(endpoint, "__name__", None)
+    if not name:
+        return "Unknown"
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: Any, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for key, value in scope["headers"]:
+            if key in (b"x-request-id", b"amz-sdk-invocation-id"):
+                incoming = value.decode("latin-1")
+                break
+        rid = incoming or str(uuid.uuid4())
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-amzn-requestid", rid.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            operation = operation_name(scope.get("endpoint"))
+            HTTP_LATENCY.labels(self.service, operation).observe(time.perf_counter() - started)
+            HTTP_REQUESTS.labels(self.service, operation, str(status)).inc()
+            request_id_var.reset(token)
+
+
+async def metrics(_request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+metrics_routes = [Route("/metrics", metrics, methods=["GET"])]
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        rid = request_id_var.get()
+        if rid:
+            entry["requestId"] = rid
+        for key in ("requestId", "experiment", "entityId", "partition", "offset"):
+            value = record.__dict__.get(key)
+            if value is not None:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
+def configure_logging(service: str, level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    formatter_time = time.gmtime
+    logging.Formatter.converter = formatter_time
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
