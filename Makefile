@@ -53,6 +53,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Figures to bench/results/ (JSON and the Markdown table the README quotes).
+bench: install test-deps
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python bench/run.py
+
 nginx-conf: $(STAMP)
 	$(BIN)/verdict nginx-conf -o infra/nginx/nginx.conf
 

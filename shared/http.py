@@ -82,3 +82,22 @@ class ArnPathMiddleware:
             if raw and b"%2" in raw:
                 scope = {**scope, "path": collapse_arn_segments(raw.decode("latin-1"))}
         await self.app(scope, receive, send)
+
+
+def service_app(service: str, routes: list[Any], lifespan: Any) -> Any:
+    """A Verdict HTTP service: its routes plus /metrics, the AWS error shape, ARN paths,
+    request ids and per-operation metrics."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+
+    from shared.observability import ObservabilityMiddleware, metrics_routes
+
+    return Starlette(
+        routes=[*routes, *metrics_routes],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            Middleware(ArnPathMiddleware),
+            Middleware(ObservabilityMiddleware, service=service),
+        ],
+        lifespan=lifespan,
+    )

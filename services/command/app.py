@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 
 from services.command.handlers import CommandHandlers
 from services.command.routes import routes
@@ -16,9 +15,8 @@ from shared.domain.arn import ArnScheme
 from shared.domain.projection import ConfigView, apply
 from shared.eventstore import EventStore, create_pool
 from shared.feed import Feed
-from shared.http import EXCEPTION_HANDLERS, ArnPathMiddleware
+from shared.http import service_app
 from shared.migrations import migrate
-from shared.observability import ObservabilityMiddleware, metrics_routes
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -44,12 +42,5 @@ def create_app(settings: Settings) -> Starlette:
             await feed.stop()
             await pool.close()
 
-    return Starlette(
-        routes=[*routes, *metrics_routes],
-        exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[
-            Middleware(ArnPathMiddleware),
-            Middleware(ObservabilityMiddleware, service="command"),
-        ],
-        lifespan=lifespan,
-    )
+    app: Starlette = service_app("command", routes, lifespan)
+    return app

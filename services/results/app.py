@@ -6,15 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 
 from services.results.routes import routes
 from services.results.source import AggregateSource
 from shared import topics
 from shared.config import Settings
 from shared.follower import ConfigFollower
-from shared.http import EXCEPTION_HANDLERS, ArnPathMiddleware
-from shared.observability import ObservabilityMiddleware, metrics_routes
+from shared.http import service_app
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -42,12 +40,5 @@ def create_app(settings: Settings) -> Starlette:
             await source.stop()
             await follower.stop()
 
-    return Starlette(
-        routes=[*routes, *metrics_routes],
-        exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[
-            Middleware(ArnPathMiddleware),
-            Middleware(ObservabilityMiddleware, service="results"),
-        ],
-        lifespan=lifespan,
-    )
+    app: Starlette = service_app("results", routes, lifespan)
+    return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -37,6 +37,28 @@ def if_match(request: Request) -> int | None:
 def request_metadata(request: Request) -> dict[str, str]:
     request_id = request.headers.get("x-request-id") or request.headers.get("amz-sdk-invocation-id")
     return {"requestId": request_id} if request_id else {}
+
+
+async def execute(
+    request: Request,
+    stream: str,
+    load: Callable[[], Any],
+    decide: Callable[[Any, Any], Sequence[object]],
+) -> None:
+    """Run one command for this request: its If-Match and request id go along."""
+    await handlers(request).execute(
+        stream, load, decide, if_match=if_match(request), metadata=request_metadata(request)
+    )
+
+
+STATUSES = ("CREATED", "UPDATING", "RUNNING", "COMPLETED", "CANCELLED")
+
+
+def status_filter(request: Request) -> str | None:
+    status = request.query_params.get("status")
+    if status is not None and status not in STATUSES:
+        raise ValidationException(f"status {status!r} is not one of {STATUSES}", field="status")
+    return status
 
 
 def versioned(key: str, body: dict[str, Any]) -> Response:

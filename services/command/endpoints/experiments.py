@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from services.command.endpoints.common import (
     check_quota,
+    execute,
     handlers,
-    if_match,
     listing,
-    request_metadata,
+    status_filter,
     versioned,
 )
 from services.command.endpoints.launches import even_split, metric_definition
@@ -107,11 +107,11 @@ async def create_experiment(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.name),
         lambda: h.view.experiments.get((project, req.name)),
         decide,
-        metadata=request_metadata(request),
     )
     return versioned("experiment", body(h, h.experiment(project, req.name)))
 
@@ -177,12 +177,11 @@ async def update_experiment(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.experiment),
         lambda: h.experiment(project, req.experiment),
         decide,
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return versioned("experiment", body(h, h.experiment(project, req.experiment)))
 
@@ -191,12 +190,11 @@ async def delete_experiment(request: Request) -> Response:
     h = handlers(request)
     project = project_name(request.path_params["project"])
     name = request.path_params["experiment"]
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, name),
         lambda: h.experiment(project, name),
         lambda state, now: agg.delete_experiment(require(state), now),
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return json_response({})
 
@@ -206,15 +204,7 @@ async def list_experiments(request: Request) -> Response:
     project = project_name(request.path_params["project"])
     h.project(project)
     now = h.clock()
-    status = request.query_params.get("status")
-    if status is not None and status not in (
-        "CREATED",
-        "UPDATING",
-        "RUNNING",
-        "COMPLETED",
-        "CANCELLED",
-    ):
-        raise ValidationException(f"status {status!r} is not an experiment status", field="status")
+    status = status_filter(request)
     # Seed 004: archived experiments are hidden from view unless asked for.
     archived = request.query_params.get("includeArchived", "false").lower() == "true"
     chosen = [
@@ -252,12 +242,11 @@ async def start_experiment(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.experiment),
         lambda: h.experiment(project, req.experiment),
         decide,
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     started = h.experiment(project, req.experiment).started_at
     return json_response({"startedTime": render.timestamp(started) if started else None})
@@ -272,7 +261,8 @@ async def stop_experiment(request: Request) -> Response:
     )
     h = handlers(request)
     project = project_name(req.project)
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.experiment),
         lambda: h.experiment(project, req.experiment),
         lambda state, now: agg.stop_experiment(
@@ -282,8 +272,6 @@ async def stop_experiment(request: Request) -> Response:
             ended_reason=req.endedReason,
             now=now,
         ),
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     ended = h.experiment(project, req.experiment).ended_at
     return json_response({"endedTime": render.timestamp(ended) if ended else None})
@@ -298,12 +286,11 @@ async def declare_winner(request: Request) -> Response:
     )
     h = handlers(request)
     project = project_name(req.project)
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.experiment),
         lambda: h.experiment(project, req.experiment),
         lambda state, now: agg.declare_winner(require(state), req.treatment, now),
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return versioned("experiment", body(h, h.experiment(project, req.experiment)))
 
@@ -312,11 +299,10 @@ async def archive_experiment(request: Request) -> Response:
     h = handlers(request)
     project = project_name(request.path_params["project"])
     name = request.path_params["experiment"]
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, name),
         lambda: h.experiment(project, name),
         lambda state, now: agg.archive_experiment(require(state), now),
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return versioned("experiment", body(h, h.experiment(project, name)))

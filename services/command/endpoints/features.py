@@ -10,10 +10,9 @@ from starlette.responses import Response
 
 from services.command.endpoints.common import (
     check_quota,
+    execute,
     handlers,
-    if_match,
     listing,
-    request_metadata,
     versioned,
 )
 from services.command.handlers import CommandHandlers, require
@@ -88,11 +87,11 @@ async def create_feature(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.name),
         lambda: h.view.features.get((project, req.name)),
         decide,
-        metadata=request_metadata(request),
     )
     return versioned("feature", body(h, h.feature(project, req.name)))
 
@@ -130,12 +129,11 @@ async def update_feature(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.feature),
         lambda: h.feature(project, req.feature),
         decide,
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return versioned("feature", body(h, h.feature(project, req.feature)))
 
@@ -150,12 +148,11 @@ async def delete_feature(request: Request) -> Response:
         _, users = in_use(h, feature, now)
         return list(agg.delete_feature(feature, used_by=users, now=now))
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, name),
         lambda: h.feature(project, name),
         decide,
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return json_response({})
 

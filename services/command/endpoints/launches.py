@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from services.command.endpoints.common import (
     check_quota,
+    execute,
     handlers,
-    if_match,
     listing,
-    request_metadata,
+    status_filter,
     versioned,
 )
 from services.command.handlers import CommandHandlers, require
@@ -27,7 +27,6 @@ from shared.domain.events import (
     SegmentOverride,
 )
 from shared.domain.launch import Launch
-from shared.errors import ValidationException
 from shared.http import json_response
 from shared.wire import launches as wire
 from shared.wire import render
@@ -102,11 +101,11 @@ async def create_launch(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.name),
         lambda: h.view.launches.get((project, req.name)),
         decide,
-        metadata=request_metadata(request),
     )
     return versioned("launch", body(h, h.launch(project, req.name)))
 
@@ -151,12 +150,11 @@ async def update_launch(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.launch),
         lambda: h.launch(project, req.launch),
         decide,
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return versioned("launch", body(h, h.launch(project, req.launch)))
 
@@ -165,12 +163,11 @@ async def delete_launch(request: Request) -> Response:
     h = handlers(request)
     project = project_name(request.path_params["project"])
     name = request.path_params["launch"]
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, name),
         lambda: h.launch(project, name),
         lambda state, now: agg.delete_launch(require(state), now),
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return json_response({})
 
@@ -179,15 +176,7 @@ async def list_launches(request: Request) -> Response:
     h = handlers(request)
     project = project_name(request.path_params["project"])
     h.project(project)
-    status = request.query_params.get("status")
-    if status is not None and status not in (
-        "CREATED",
-        "UPDATING",
-        "RUNNING",
-        "COMPLETED",
-        "CANCELLED",
-    ):
-        raise ValidationException(f"status {status!r} is not a launch status", field="status")
+    status = status_filter(request)
     launches = [x for x in h.view.live_launches(project) if status is None or x.status == status]
     return listing(request, "launches", launches, lambda x: x.name, lambda x: body(h, x), limit=100)
 
@@ -206,12 +195,11 @@ async def start_launch(request: Request) -> Response:
         }
         return list(agg.start_launch(require(state), features_in_running_launches=busy, now=now))
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, name),
         lambda: h.launch(project, name),
         decide,
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return versioned("launch", body(h, h.launch(project, name)))
 
@@ -225,14 +213,13 @@ async def stop_launch(request: Request) -> Response:
     )
     h = handlers(request)
     project = project_name(req.project)
-    await h.execute(
+    await execute(
+        request,
         agg.stream(project, req.launch),
         lambda: h.launch(project, req.launch),
         lambda state, now: agg.stop_launch(
             require(state), desired_state=req.desiredState, reason=req.reason, now=now
         ),
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     ended = h.launch(project, req.launch).ended_at
     return json_response({"endedTime": render.timestamp(ended) if ended else None})

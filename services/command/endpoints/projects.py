@@ -9,10 +9,9 @@ from starlette.responses import Response
 
 from services.command.endpoints.common import (
     check_quota,
+    execute,
     handlers,
-    if_match,
     listing,
-    request_metadata,
     versioned,
 )
 from services.command.handlers import CommandHandlers, require
@@ -82,11 +81,11 @@ async def create_project(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(req.name),
         lambda: h.view.projects.get(req.name),
         decide,
-        metadata=request_metadata(request),
     )
     return versioned("project", body(h, h.project(req.name)))
 
@@ -102,7 +101,8 @@ async def update_project(request: Request) -> Response:
     )
     h = handlers(request)
     name = project_name(req.project)
-    await h.execute(
+    await execute(
+        request,
         agg.stream(name),
         lambda: h.project(name),
         lambda p, now: agg.update_project(
@@ -111,8 +111,6 @@ async def update_project(request: Request) -> Response:
             app_config_resource=app_config(req.appConfigResource),
             now=now,
         ),
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return versioned("project", body(h, h.project(name)))
 
@@ -125,12 +123,11 @@ async def update_project_data_delivery(request: Request) -> Response:
     )
     h = handlers(request)
     name = project_name(req.project)
-    await h.execute(
+    await execute(
+        request,
         agg.stream(name),
         lambda: h.project(name),
         lambda p, now: agg.update_data_delivery(require(p), data_delivery(req), now),
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return versioned("project", body(h, h.project(name)))
 
@@ -144,12 +141,11 @@ async def delete_project(request: Request) -> Response:
         left = counts["featureCount"] + counts["launchCount"] + counts["experimentCount"]
         return list(agg.delete_project(require(p), resources_left=left, now=now))
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(name),
         lambda: h.project(name),
         decide,
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return json_response({})
 

@@ -11,10 +11,9 @@ from starlette.responses import Response
 
 from services.command.endpoints.common import (
     check_quota,
+    execute,
     handlers,
-    if_match,
     listing,
-    request_metadata,
     versioned,
 )
 from services.command.handlers import CommandHandlers, require
@@ -54,11 +53,11 @@ async def create_segment(request: Request) -> Response:
             )
         )
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(req.name),
         lambda: h.view.segments.get(req.name),
         decide,
-        metadata=request_metadata(request),
     )
     return versioned("segment", body(h, h.segment(req.name)))
 
@@ -77,12 +76,11 @@ async def delete_segment(request: Request) -> Response:
         users |= {f"experiment {x.project}/{x.name}" for x in h.view.segment_experiments(name)}
         return list(agg.delete_segment(require(state), used_by=users, now=now))
 
-    await h.execute(
+    await execute(
+        request,
         agg.stream(name),
         lambda: h.segment(name),
         decide,
-        if_match=if_match(request),
-        metadata=request_metadata(request),
     )
     return json_response({})
 

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.command.endpoints.common import handlers, request_metadata
+from services.command.endpoints.common import execute, handlers
 from services.command.handlers import CommandHandlers
 from shared.domain.arn import ResourceRef, parse_resource_arn
 from shared.domain.events import TagsChanged
@@ -54,7 +54,7 @@ async def _retag(request: Request, change: Callable[[dict[str, str]], dict[str, 
             raise ValidationException(f"a resource has at most {MAX_TAGS} tags", field="tags")
         return [TagsChanged(now, tags)]
 
-    await h.execute(stream, load, decide, metadata=request_metadata(request))
+    await execute(request, stream, load, decide)
 
 
 async def tag_resource(request: Request) -> Response:
