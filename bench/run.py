@@ -868,7 +868,9 @@ def table(r: dict[str, Any]) -> str:
         (
             "EvaluateFeature max (req/s; p50 / p99 ms)",
             "{:,.0f}; {:.2f} / {:.2f}".format(
-                h["single_max"]["requests_per_s"], h["single_max"]["p50_ms"], h["single_max"]["p99_ms"]
+                h["single_max"]["requests_per_s"],
+                h["single_max"]["p50_ms"],
+                h["single_max"]["p99_ms"],
             ),
             "wrk, 32 connections",
             "",
