@@ -65,7 +65,6 @@ def _envelope(row: asyncpg.Record) -> Envelope:
 class EventStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.last_append_seconds = 0.0
 
     async def append(
         self, stream: str, expected_version: int, events: Sequence[NewEvent]
@@ -97,8 +96,7 @@ class EventStore:
             await conn.execute(
                 "SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(rows[-1]["position"])
             )
-        self.last_append_seconds = time.perf_counter() - started
-        EVENTSTORE_APPEND.observe(self.last_append_seconds)
+        EVENTSTORE_APPEND.observe(time.perf_counter() - started)
         return [_envelope(r) for r in rows]
 
     async def read_stream(self, stream: str) -> list[Envelope]:

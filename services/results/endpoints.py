@@ -86,7 +86,7 @@ async def experiment_aggregates(request: Request) -> Response:
 
 
 def _window(
-    request: Request, experiment: Experiment, start: datetime | None, end: datetime | None
+    experiment: Experiment, start: datetime | None, end: datetime | None
 ) -> tuple[float, float]:
     if experiment.started_at is None:
         raise NotStarted()
@@ -105,6 +105,23 @@ class NotStarted(Exception):
     pass
 
 
+def _collect_looks(
+    request: Request,
+    experiment: Experiment,
+    metrics: list[str],
+    window: tuple[float, float],
+    period: int | None,
+) -> report.Looks:
+    """The cumulative statistics of every metric and treatment at each period's end."""
+    source: AggregateSource = request.app.state.source
+    settings: Settings = request.app.state.settings
+    key = experiment_key(experiment)
+    bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
+    times = report.look_times(*window, _period(period, bucket_seconds))
+    treatments = [t.name for t in experiment.config.treatments]
+    return report.collect(source.cells(key), metrics, treatments, times, bucket_seconds)
+
+
 def _gates_pass(request: Request, experiment: Experiment, looks: report.Looks, metric: str) -> bool:
     settings: Settings = request.app.state.settings
     assert experiment.started_at is not None
@@ -116,7 +133,7 @@ def _gates_pass(request: Request, experiment: Experiment, looks: report.Looks, m
     )
 
 
-def _period(request: Request, period: int | None, bucket_seconds: int) -> int:
+def _period(period: int | None, bucket_seconds: int) -> int:
     chosen = period or max(bucket_seconds, DEFAULT_PERIOD - DEFAULT_PERIOD % bucket_seconds)
     if chosen % bucket_seconds:
         raise ValidationException(
@@ -148,17 +165,11 @@ async def get_experiment_results(request: Request) -> Response:
         )
     empty = {"resultsData": [], "reports": [], "timestamps": [], "details": report.NOT_ENOUGH}
     try:
-        begin, end = _window(request, experiment, req.startTime, req.endTime)
+        window = _window(experiment, req.startTime, req.endTime)
     except NotStarted:
         return json_response(empty)
     with RESULTS_COMPUTATION.labels("GetExperimentResults").time():
-        source: AggregateSource = request.app.state.source
-        settings: Settings = request.app.state.settings
-        key = experiment_key(experiment)
-        bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
-        period = _period(request, req.period, bucket_seconds)
-        times = report.look_times(begin, end, period)
-        looks = report.collect(source.cells(key), [metric], treatments, times, bucket_seconds)
+        looks = _collect_looks(request, experiment, [metric], window, req.period)
         if not _gates_pass(request, experiment, looks, metric):
             return json_response(empty)
         analysis = report.run(experiment, looks, [metric])
@@ -197,23 +208,13 @@ async def experiment_analysis(request: Request) -> Response:
     if as_of is not None and experiment.started_at is not None and as_of <= experiment.started_at:
         return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
     try:
-        begin, end = _window(request, experiment, None, as_of)
+        window = _window(experiment, None, as_of)
     except NotStarted:
         return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
-    source: AggregateSource = request.app.state.source
-    settings: Settings = request.app.state.settings
-    key = experiment_key(experiment)
-    bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
     period_value = number("period")
-    period = _period(request, int(period_value) if period_value else None, bucket_seconds)
     metrics = [g.definition.name for g in experiment.config.metric_goals]
-    treatments = [t.name for t in experiment.config.treatments]
-    looks = report.collect(
-        source.cells(key),
-        metrics,
-        treatments,
-        report.look_times(begin, end, period),
-        bucket_seconds,
+    looks = _collect_looks(
+        request, experiment, metrics, window, int(period_value) if period_value else None
     )
     if not all(_gates_pass(request, experiment, looks, m) for m in metrics):
         return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})

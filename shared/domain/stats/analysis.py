@@ -19,7 +19,7 @@ check on exposures (``srm.py``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.domain.stats.bayes import BayesResult, NormalPrior, bayes
 from shared.domain.stats.comoments import CoMoments
@@ -161,7 +161,7 @@ def analyse(
                 raw, CORRECTIONS[settings.correction], alpha=1 - settings.confidence
             ).p_values
             for (_, _, _, looks), p in zip(per_comparison, adjusted, strict=True):
-                looks[k] = _with_adjusted(looks[k], p)
+                looks[k] = replace(looks[k], adjusted_p_value=p)
 
     comparisons = []
     for metric_name, treatment, desired_change, looks in per_comparison:
@@ -182,17 +182,3 @@ def analyse(
         if sum(observed) > 0:
             srm_result = srm(observed, [weights[t] for t in treatments])
     return Analysis(control, tuple(comparisons), srm_result)
-
-
-def _with_adjusted(look: Look, p: float) -> Look:
-    return Look(
-        look.control,
-        look.treatment,
-        look.absolute,
-        look.relative,
-        look.p_value,
-        p,
-        look.cuped_theta,
-        look.variance_reduction,
-        look.reason,
-    )
