@@ -35,12 +35,14 @@ sys.path.insert(0, str(REPO))
 from infra.launch.infrastructure import provide  # noqa: E402
 from infra.launch.ports import free_port  # noqa: E402
 from infra.launch.stack import Stack  # noqa: E402
+from shared import topics  # noqa: E402
 from shared.config import Settings  # noqa: E402
 
 PY = sys.executable
 RESULTS = REPO / "bench" / "results"
 REPEATS = 5
 USERS = 100_000
+PARTITIONS = 4
 
 
 def log(message: str) -> None:
@@ -210,7 +212,7 @@ def start_stack(home: Path) -> Stack:
         evaluation_port=free_port(),
         results_port=free_port(),
         processor_port=free_port(),
-        topic_partitions=4,
+        topic_partitions=PARTITIONS,
         kafka_session_timeout_ms=6000,
         bucket_seconds=60,
         snapshot_interval=0.5,
@@ -479,7 +481,13 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
     await producer.start()
     try:
         for key, value in records:
-            await producer.send(topic, value, key=key)
+            # Assignments must sit in their entity's partition (README, "Topics").
+            partition = (
+                topics.entity_partition(key.decode(), PARTITIONS)
+                if topic == topics.ASSIGNMENTS
+                else None
+            )
+            await producer.send(topic, value, key=key, partition=partition)
         await producer.flush()
     finally:
         await producer.stop()
@@ -497,11 +505,11 @@ async def raw_consumer_rate(bootstrap: str, topic: str, count: int) -> float:
     )
     await consumer.start()
     try:
-        parts = [TopicPartition(topic, p) for p in range(4)]
+        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
         consumer.assign(parts)
         end = await consumer.end_offsets(parts)
         for tp in parts:
-            consumer.seek(tp, max(0, end[tp] - count // 4))
+            consumer.seek(tp, max(0, end[tp] - count // PARTITIONS))
         seen = 0
         started = time.perf_counter()
         while seen < count - 8:
@@ -513,6 +521,33 @@ async def raw_consumer_rate(bootstrap: str, topic: str, count: int) -> float:
         return seen / (time.perf_counter() - started)
     finally:
         await consumer.stop()
+
+
+def faust_floor_rate(bootstrap: str, topic: str, count: int) -> float:
+    out = subprocess.run(
+        [
+            PY,
+            str(REPO / "bench" / "faust_floor.py"),
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--count",
+            str(count),
+            "--partitions",
+            str(PARTITIONS),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        cwd=REPO,
+    ).stdout
+    # faust's worker writes terminal escapes around the line; the JSON is the object.
+    found = re.search(r"\{.*\}", out)
+    if found is None:
+        raise RuntimeError(f"the faust floor printed no result: {out[-500:]!r}")
+    return float(json.loads(found.group(0))["events_per_s"])
 
 
 def ingestion(stack: Stack, project: str) -> dict[str, Any]:
@@ -584,6 +619,7 @@ def ingestion(stack: Stack, project: str) -> dict[str, Any]:
         "end_to_end_events_per_s": n / (done - started),
     }
 
+    n = 100_000
     log(f"direct Kafka producer: {n} events")
     before = processor_applied(stack)
     records = [
@@ -603,14 +639,25 @@ def ingestion(stack: Stack, project: str) -> dict[str, Any]:
     ]
     started = time.perf_counter()
     asyncio.run(produce(bootstrap, "verdict.events", records))
+    produced = time.perf_counter()
     done = wait_applied(stack, before + n)
     direct = n / (done - started)
     log("baseline: raw aiokafka consumer over the same topic")
     raw = statistics.median(
         asyncio.run(raw_consumer_rate(bootstrap, "verdict.events", n)) for _ in range(3)
     )
-    results["direct_producer"] = {"events": n, "end_to_end_events_per_s": direct}
+    log("baseline: a faust worker that only counts, over the same topic")
+    floor = faust_floor_rate(bootstrap, topics.EVENTS, n)
+    results["direct_producer"] = {
+        "events": n,
+        "end_to_end_events_per_s": direct,
+        # The producer shares the two cores: how long it took to hand over every record.
+        "produce_seconds": produced - started,
+        "total_seconds": done - started,
+    }
     results["raw_consumer_events_per_s"] = raw
+    results["faust_floor_events_per_s"] = floor
+    results["ratio_direct_vs_faust_floor"] = direct / floor
     results["ratio_direct_vs_raw"] = direct / raw
     results["ratio_put_vs_raw"] = results["put_project_events"]["end_to_end_events_per_s"] / raw
     return results
@@ -904,6 +951,12 @@ def table(r: dict[str, Any]) -> str:
             f"{i['direct_producer']['end_to_end_events_per_s']:,.0f}",
             f"raw aiokafka consumer {i['raw_consumer_events_per_s']:,.0f}",
             f"{i['ratio_direct_vs_raw']:.1%}",
+        ),
+        (
+            "Ingestion, direct Kafka producer vs faust's floor (events/s)",
+            f"{i['direct_producer']['end_to_end_events_per_s']:,.0f}",
+            f"faust worker that only counts {i['faust_floor_events_per_s']:,.0f}",
+            f"{i['ratio_direct_vs_faust_floor']:.1%}",
         ),
         (
             "GetExperimentResults, 5 treatments × 3 metrics, 10^7 vs 10^4 events (median ms)",

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
+import mmh3
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -14,15 +17,46 @@ log = logging.getLogger(__name__)
 # Metric events from PutProjectEvents and from producers writing directly, keyed
 # by entity id. Schema in the README ("Sending events straight to Kafka").
 EVENTS = "verdict.events"
-# Assignment events from the evaluation service, keyed by entity id.
+# Assignment events from the evaluation service: arrays of assignments, each
+# record in the entity partition (below) of every entity id it holds.
 ASSIGNMENTS = "verdict.assignments"
 # The processor's own re-keying: one record per (experiment metric, entity) a
-# metric event feeds, keyed by entity so it meets that entity's assignments.
+# metric event feeds, in the entity's partition so it meets its assignments.
 OBSERVATIONS = "verdict.observations"
 # Per-bucket aggregate cells, compacted; the results service reads them.
 AGGREGATES = "verdict.aggregates"
 
 PROCESSOR_APP_ID = "verdict-processor"
+
+
+def entity_partition(entity_id: str, partitions: int) -> int:
+    """Where an entity's assignments and observations meet: MurmurHash3_x86_32 of the
+    UTF-8 entity id (seed 0, unsigned) mod the partition count.
+
+    Not Kafka's default partitioner (murmur2) because no maintained C binding of
+    it exists for Python: aiokafka's pure-Python murmur2 costs 4.7 µs a key
+    against mmh3's 0.08 µs, a third of a core at the evaluation rate.
+    """
+    return int(mmh3.hash(entity_id.encode("utf-8", "surrogatepass"), 0, False)) % partitions
+
+
+T = TypeVar("T")
+
+
+def by_entity_partition(
+    items: Iterable[T], entity_of: Callable[[T], str], partitions: int, per_record: int
+) -> Iterator[tuple[int, list[T]]]:
+    """(partition, up to ``per_record`` items) chunks: the records of an array topic.
+
+    Assignments and observations travel as JSON arrays because Kafka's per-record
+    cost (producer, broker, faust's per-event machinery) is paid once per array.
+    """
+    grouped: dict[int, list[T]] = {}
+    for item in items:
+        grouped.setdefault(entity_partition(entity_of(item), partitions), []).append(item)
+    for partition, members in grouped.items():
+        for start in range(0, len(members), per_record):
+            yield partition, members[start : start + per_record]
 
 
 def changelog(table: str) -> str:

@@ -9,6 +9,8 @@ from functools import partial
 from starlette.applications import Starlette
 
 from services.evaluation.assignments import AssignmentPublisher
+from services.evaluation.dataplane import DataPlane
+from services.evaluation.fastpath import EvaluationFastPath
 from services.evaluation.publisher import Publisher, create_producer
 from services.evaluation.routes import routes
 from services.evaluation.rules import RulesCache
@@ -24,7 +26,7 @@ from shared.http import service_app
 from shared.migrations import migrate
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> EvaluationFastPath:
     database_url = settings.database_url
     bootstrap = settings.kafka_bootstrap_servers
     if not database_url or not bootstrap:
@@ -60,21 +62,20 @@ def create_app(settings: Settings) -> Starlette:
         assignments = AssignmentPublisher(producer, topics.ASSIGNMENTS)
         await assignments.start()
         app.state.view = view
-        app.state.rules = rules
-        app.state.feed = feed
-        app.state.sticky = sticky
         app.state.publisher = Publisher(producer, topics.EVENTS)
-        app.state.assignments = assignments
-        app.state.arns = ArnScheme(settings.region, settings.account_id)
+        fast.plane = DataPlane(
+            view, rules, sticky, assignments, ArnScheme(settings.region, settings.account_id)
+        )
         app.state.readiness = lambda: (feed.lag == 0, {"position": feed.position, "lag": feed.lag})
         try:
             yield
         finally:
+            fast.plane = None
             await assignments.stop()
             await producer.stop()
             await persistence.stop()
             await feed.stop()
             await pool.close()
 
-    app: Starlette = service_app("evaluation", routes, lifespan)
-    return app
+    fast = EvaluationFastPath(service_app("evaluation", routes, lifespan))
+    return fast

@@ -3,6 +3,13 @@
 Every evaluation decided by a running launch or experiment is queued here;
 a background task sends the queue with the idempotent producer. The processor
 joins metric events to these (see README, "Topics").
+
+One Kafka record carries many assignments: a JSON array of those whose entity
+ids share an entity partition (``topics.entity_partition``), where each meets
+its entity's observations. One record per assignment cost ~15 µs of producer
+work each, and at full evaluation load the sender fell behind and shed 72% of
+them (measured; README, Benchmarks); the processor pays per record as well. The
+queue is sent in slices so that a long backlog never holds the event loop.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from aiokafka.errors import KafkaError
 
 from shared import serialization
 from shared.observability import ASSIGNMENT_EVENTS
+from shared.topics import by_entity_partition
 
 log = logging.getLogger(__name__)
 
@@ -34,39 +42,58 @@ class Assignment:
     request_id: str | None
     experiment_key: str | None = None  # one incarnation of the experiment; None for launches
 
-    def encode(self) -> bytes:
-        return serialization.dumps(
-            {
-                "entityId": self.entity_id,
-                "project": self.project,
-                "feature": self.feature,
-                "kind": self.kind,
-                "name": self.name,
-                "treatment": self.arm,
-                "variation": self.variation,
-                "timestamp": self.timestamp,
-                "requestId": self.request_id,
-                "experimentKey": self.experiment_key,
-            }
-        )
+    def to_json(self) -> dict[str, object]:
+        return {
+            "entityId": self.entity_id,
+            "project": self.project,
+            "feature": self.feature,
+            "kind": self.kind,
+            "name": self.name,
+            "treatment": self.arm,
+            "variation": self.variation,
+            "timestamp": self.timestamp,
+            "requestId": self.request_id,
+            "experimentKey": self.experiment_key,
+        }
+
+
+def _entity_of(assignment: Assignment) -> str:
+    return assignment.entity_id
 
 
 class AssignmentPublisher:
-    def __init__(self, producer: AIOKafkaProducer, topic: str, max_queue: int = 100_000) -> None:
+    """A plain list and an Event rather than an asyncio.Queue: ``emit`` runs once per
+    evaluation, and appending to a list is several times cheaper than put_nowait."""
+
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        max_queue: int = 100_000,
+        per_record: int = 200,
+        slice_size: int = 4000,
+    ) -> None:
         self.producer = producer
+        self.per_record = per_record
+        self.slice = slice_size
         self.topic = topic
-        self.queue: asyncio.Queue[Assignment] = asyncio.Queue(max_queue)
+        self.max_queue = max_queue
+        self.pending: list[Assignment] = []
+        self.ready = asyncio.Event()
         self.dropped = 0
         self.sent = 0
         self._task: asyncio.Task[None] | None = None
 
     def emit(self, assignment: Assignment) -> None:
-        try:
-            self.queue.put_nowait(assignment)
-        except asyncio.QueueFull:
+        pending = self.pending
+        if len(pending) >= self.max_queue:
             # Shedding under overload beats slowing every evaluation down; counted.
             self.dropped += 1
             ASSIGNMENT_EVENTS.labels("dropped").inc()
+            return
+        pending.append(assignment)
+        if len(pending) == 1:
+            self.ready.set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="assignment-publisher")
@@ -80,25 +107,43 @@ class AssignmentPublisher:
         await self.producer.flush()
 
     def _take_all(self) -> list[Assignment]:
-        batch = []
-        while not self.queue.empty():
-            batch.append(self.queue.get_nowait())
+        batch, self.pending = self.pending, []
+        self.ready.clear()
+        return batch
+
+    def _take_slice(self) -> list[Assignment]:
+        if len(self.pending) <= self.slice:
+            return self._take_all()
+        batch, self.pending = self.pending[: self.slice], self.pending[self.slice :]
         return batch
 
     async def _send(self, batch: list[Assignment]) -> None:
-        for a in batch:
+        if not batch:
+            return
+        try:
+            count = len(await self.producer.partitions_for(self.topic))
+        except KafkaError as exc:
+            self._failed(len(batch), exc)
+            return
+        for partition, chunk in by_entity_partition(batch, _entity_of, count, self.per_record):
             try:
-                headers = [("request_id", a.request_id.encode())] if a.request_id else []
                 await self.producer.send(
-                    self.topic, a.encode(), key=a.entity_id.encode(), headers=headers
+                    self.topic,
+                    serialization.dumps([a.to_json() for a in chunk]),
+                    partition=partition,
                 )
-                self.sent += 1
-                ASSIGNMENT_EVENTS.labels("sent").inc()
             except KafkaError as exc:
-                ASSIGNMENT_EVENTS.labels("failed").inc()
-                log.warning("assignment event not sent: %s", exc)
+                self._failed(len(chunk), exc)
+                continue
+            self.sent += len(chunk)
+            ASSIGNMENT_EVENTS.labels("sent").inc(len(chunk))
+
+    def _failed(self, count: int, exc: BaseException) -> None:
+        ASSIGNMENT_EVENTS.labels("failed").inc(count)
+        log.warning("%d assignment events not sent: %s", count, exc)
 
     async def _run(self) -> None:
         while True:
-            first = await self.queue.get()
-            await self._send([first, *self._take_all()])
+            await self.ready.wait()
+            await self._send(self._take_slice())
+            await asyncio.sleep(0)  # let requests in between slices

@@ -27,6 +27,9 @@ def create_producer(bootstrap_servers: str) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=True,
         linger_ms=1,
+        # Assignment records carry up to 200 assignments (~50 KB); the 16 KB default
+        # would give each its own produce request.
+        max_batch_size=512 * 1024,
         request_timeout_ms=10_000,
     )
 

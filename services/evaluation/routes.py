@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from services.evaluation import endpoints as e
+from services.evaluation import events
 from shared.health import health_routes
 
+# EvaluateFeature and BatchEvaluateFeature never reach this table: see fastpath.
 routes = [
-    Route("/projects/{project}/evaluations/{feature}", e.evaluate_feature, methods=["POST"]),
-    Route("/projects/{project}/evaluations", e.batch_evaluate_feature, methods=["POST"]),
-    Route("/events/projects/{project}", e.put_project_events, methods=["POST"]),
+    Route("/events/projects/{project}", events.put_project_events, methods=["POST"]),
     *health_routes,
 ]

@@ -1,37 +1,49 @@
-"""Agents: route metric events to observations; join observations to assignments.
+"""The processor's streams: route metric events to observations; join them to assignments.
 
-Both agents are thin: they decode, call the pure fold in
-``shared.domain.aggregation``, and assign the table row back.
+Routing is a task around ``router.EventRouter`` (stateless, so a plain
+consumer). The join is a faust agent over the entity table, a batch at a time
+(``take_events``): it decodes, calls the pure fold (``join.fold``), writes the
+changed rows, and moves the aggregates. A batch's events are acknowledged only
+after its changelog records are in the producer, and faust flushes the
+producer before it commits offsets, so a crash replays a batch rather than
+losing one; the fold makes a replay a no-op.
+
+Batching is where the processor's throughput comes from (README, Benchmarks):
+observations and assignments arrive as arrays, so faust's per-record cost is
+paid per array, and a batch writes one changelog record per entity it changed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections import Counter
 from typing import Any
+
+import orjson
 
 from services.processor.aggregates import PartitionAggregates
 from services.processor.app import app, config, settings
+from services.processor.join import Update, fold, split_entity_key, target
 from services.processor.records import (
     AssignmentRecord,
     MalformedRecord,
     ObservationRecord,
-    decode_assignment,
-    decode_metric_event,
+    decode_assignments,
+    decode_observations,
 )
-from services.processor.tables import entities, entity_key, split_entity_key
+from services.processor.router import EventRouter
+from services.processor.tables import entities
 from shared import topics
 from shared.domain.aggregation import EntityState
-from shared.domain.observations import observe
 from shared.observability import PROCESSOR_RECORDS
 
 log = logging.getLogger(__name__)
 
 P = settings.topic_partitions
-events_topic = app.topic(topics.EVENTS, key_serializer="raw", value_serializer="raw", partitions=P)
-observations_topic = app.topic(
-    topics.OBSERVATIONS, key_serializer="raw", value_serializer="raw", partitions=P
-)
+# Up to this many Kafka records per batch, or what arrived within BATCH_WITHIN.
+BATCH_MAX = 2000
+BATCH_WITHIN = 0.02
+
 # One agent reads both, so one worker holds partition p of each: an entity's
 # observations and assignments meet in the same table partition.
 joined_topic = app.topic(
@@ -41,41 +53,42 @@ joined_topic = app.topic(
     value_serializer="raw",
     partitions=P,
 )
+CHANGELOG = topics.changelog("entities")
 
 aggregates = PartitionAggregates(settings.bucket_seconds)
 # (topic, partition) -> next offset to process: the consumer-lag gauge's reference.
 positions: dict[tuple[str, int], int] = {}
 
 
-@app.agent(events_topic)
-async def route_events(stream: Any) -> AsyncIterator[None]:
+def _count(topic: str, counts: Counter[str]) -> None:
+    for outcome, n in counts.items():
+        if n:
+            PROCESSOR_RECORDS.labels(topic, outcome).inc(n)
+
+
+router = EventRouter(
+    settings.kafka_bootstrap_servers or "",
+    lambda project: config.specs.get(project, ()),
+    P,
+    settings.kafka_session_timeout_ms,
+)
+
+
+@app.task
+async def route_events() -> None:
     await config.ready.wait()
-    async for message in stream.events():
-        positions[(topics.EVENTS, message.message.partition)] = message.message.offset + 1
-        try:
-            event = decode_metric_event(message.value)
-        except MalformedRecord as exc:
-            PROCESSOR_RECORDS.labels(topics.EVENTS, "malformed").inc()
-            log.warning("skipping %s", exc)
-            continue
-        PROCESSOR_RECORDS.labels(topics.EVENTS, "routed").inc()
-        for observation in observe(config.specs.get(event.project, ()), event.data):
-            record = ObservationRecord(observation, event.timestamp, event.event_id)
-            await observations_topic.send(key=observation.entity_id.encode(), value=record.encode())
-        yield None
+    await router.run()
 
 
-async def write_row(key: str, row: dict[str, Any], partition: int) -> None:
-    """Write a table row so that its changelog record is durable before the commit.
+def _decode(topic: str, raw: bytes) -> list[Update]:
+    if topic == topics.OBSERVATIONS:
+        return list(decode_observations(raw))
+    return list(decode_assignments(raw))
 
-    faust's ``table[key] = value`` queues the changelog record in a buffer that
-    its flush-before-commit can miss (a record taken off the buffer but not yet
-    handed to the Kafka producer); a SIGKILL then lost rows whose source offsets
-    were committed. Awaiting the send puts the record into the producer before
-    the event is acknowledged, and faust flushes the producer before committing.
-    """
-    entities.data[key] = row
-    await entities.changelog_topic.send(key=key, value=row, partition=partition)
+
+def _load(key: str) -> EntityState | None:
+    row = entities.data.get(key)
+    return EntityState.from_json(row) if row is not None else None
 
 
 def _rows_of(partition: int) -> list[tuple[str, dict[str, Any]]]:
@@ -86,66 +99,81 @@ def _rows_of(partition: int) -> list[tuple[str, dict[str, Any]]]:
     return rows
 
 
-@app.agent(joined_topic)
-async def join(stream: Any) -> AsyncIterator[None]:
-    await config.ready.wait()
-    async for event in stream.events():
-        partition = event.message.partition
-        positions[(event.message.topic, partition)] = event.message.offset + 1
-        if partition not in aggregates.built:
-            folded = aggregates.rebuild(partition, _rows_of(partition), config.metrics)
-            log.info("partition %d: aggregates rebuilt from %d entity rows", partition, folded)
-        try:
-            if event.message.topic == topics.OBSERVATIONS:
-                observation = ObservationRecord.decode(event.value)
-                experiment, entity = (
-                    observation.observation.experiment_key,
-                    observation.observation.entity_id,
+async def _known(updates: list[Update], counts: Counter[str]) -> list[Update]:
+    """The updates of experiments the configuration knows, catching up once if needed."""
+    metrics = config.metrics
+    if any(target(u)[0] not in metrics for u in updates):
+        await config.follower.catch_up()
+        metrics = config.metrics
+    known = [u for u in updates if target(u)[0] in metrics]
+    counts["unknown_experiment"] += len(updates) - len(known)
+    return known
+
+
+async def _join_partition(partition: int, updates: list[Update]) -> None:
+    folded = fold(updates, _load)
+    for kind, topic in (
+        (ObservationRecord, topics.OBSERVATIONS),
+        (AssignmentRecord, topics.ASSIGNMENTS),
+    ):
+        _count(topic, Counter(applied=folded.applied[kind], unchanged=folded.unchanged[kind]))
+    for key, change in folded.changes.items():
+        row = {**change.after.to_json(), "p": partition}
+        entities.data[key] = row
+        # Straight to the producer: faust's table assignment queues the changelog
+        # record in a buffer that its flush-before-commit can miss (a SIGKILL then
+        # lost rows whose offsets were committed); a record in the producer is
+        # flushed before the batch's offsets are committed.
+        await app.producer.send(
+            CHANGELOG, orjson.dumps(key), orjson.dumps(row), partition, None, None
+        )
+        aggregates.contribute(
+            partition,
+            change.experiment,
+            config.metrics[change.experiment],
+            change.before,
+            change.after,
+        )
+    if log.isEnabledFor(logging.DEBUG):
+        for update in updates:
+            if isinstance(update, AssignmentRecord):
+                log.debug(
+                    "exposure applied",
+                    extra={
+                        "requestId": update.request_id,
+                        "experiment": update.experiment_key,
+                        "entityId": update.entity_id,
+                        "partition": partition,
+                    },
                 )
-                assignment: AssignmentRecord | None = None
-            else:
-                assignment = decode_assignment(event.value)
-                if assignment is None:
-                    continue
-                experiment, entity = assignment.experiment_key, assignment.entity_id
-        except (MalformedRecord, KeyError, TypeError, ValueError) as exc:
-            PROCESSOR_RECORDS.labels(event.message.topic, "malformed").inc()
-            log.warning("skipping a malformed record: %s", exc)
-            continue
-        metrics = await config.metrics_for(experiment)
-        if metrics is None:
-            PROCESSOR_RECORDS.labels(event.message.topic, "unknown_experiment").inc()
-            continue
-        key = entity_key(experiment, entity)
-        row = entities.get(key)
-        before = EntityState.from_json(row) if row is not None else None
-        state = before or EntityState()
-        if assignment is not None:
-            after = state.with_exposure(assignment.treatment, assignment.timestamp)
-        else:
-            o = observation.observation
-            after = state.with_event(
-                o.metric, (observation.timestamp, o.value, observation.event_id)
+
+
+@app.agent(joined_topic)
+async def join(stream: Any) -> None:
+    await config.ready.wait()
+    async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+        by_partition: dict[int, list[Update]] = {}
+        counts = {topics.OBSERVATIONS: Counter[str](), topics.ASSIGNMENTS: Counter[str]()}
+        for event in batch:
+            message = event.message
+            partition = message.partition
+            positions[(message.topic, partition)] = message.offset + 1
+            try:
+                updates = _decode(message.topic, event.value)
+            except MalformedRecord as exc:
+                counts[message.topic]["malformed"] += 1
+                log.warning("skipping a malformed record: %s", exc)
+                continue
+            by_partition.setdefault(partition, []).extend(
+                await _known(updates, counts[message.topic])
             )
-        if after == before:
-            PROCESSOR_RECORDS.labels(event.message.topic, "unchanged").inc()
-            continue  # a redelivery, or nothing new
-        PROCESSOR_RECORDS.labels(event.message.topic, "applied").inc()
-        if assignment is not None and log.isEnabledFor(logging.DEBUG):
-            headers = dict(event.message.headers or [])
-            rid = headers.get("request_id")
-            log.debug(
-                "exposure applied",
-                extra={
-                    "requestId": rid.decode() if rid else None,
-                    "experiment": experiment,
-                    "entityId": entity,
-                    "partition": partition,
-                },
-            )
-        await write_row(key, {**after.to_json(), "p": partition}, partition)
-        aggregates.contribute(partition, experiment, metrics, before, after)
-        yield None
+        for partition, updates in by_partition.items():
+            if partition not in aggregates.built:
+                rebuilt = aggregates.rebuild(partition, _rows_of(partition), config.metrics)
+                log.info("partition %d: aggregates rebuilt from %d entity rows", partition, rebuilt)
+            await _join_partition(partition, updates)
+        for topic, topic_counts in counts.items():
+            _count(topic, topic_counts)
 
 
 async def on_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:

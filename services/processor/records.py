@@ -55,23 +55,35 @@ class ObservationRecord:
     timestamp: float
     event_id: int
 
-    def encode(self) -> bytes:
+    def to_json(self) -> dict[str, Any]:
         o = self.observation
-        return serialization.dumps(
-            {
-                "k": o.experiment_key,
-                "m": o.metric,
-                "e": o.entity_id,
-                "v": o.value,
-                "ts": self.timestamp,
-                "id": self.event_id,
-            }
-        )
+        return {
+            "k": o.experiment_key,
+            "m": o.metric,
+            "e": o.entity_id,
+            "v": o.value,
+            "ts": self.timestamp,
+            "id": self.event_id,
+        }
 
     @classmethod
-    def decode(cls, raw: bytes) -> ObservationRecord:
-        b = orjson.loads(raw)
+    def from_json(cls, b: Any) -> ObservationRecord:
         return cls(Observation(b["k"], b["m"], b["e"], float(b["v"])), float(b["ts"]), int(b["id"]))
+
+
+def encode_observations(records: list[ObservationRecord]) -> bytes:
+    return serialization.dumps([r.to_json() for r in records])
+
+
+def decode_observations(raw: bytes) -> list[ObservationRecord]:
+    """One record on ``verdict.observations``: a JSON array, or one object as written
+    before observations were batched."""
+    try:
+        body = orjson.loads(raw)
+        items = body if isinstance(body, list) else [body]
+        return [ObservationRecord.from_json(b) for b in items]
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise MalformedRecord(f"malformed observation: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +92,26 @@ class AssignmentRecord:
     entity_id: str
     treatment: str
     timestamp: float
+    request_id: str | None = None
 
 
-def decode_assignment(raw: bytes) -> AssignmentRecord | None:
-    """Experiment assignments; launch assignments are not analysed."""
+def decode_assignments(raw: bytes) -> list[AssignmentRecord]:
+    """The experiment assignments in one record: a JSON array of assignment objects (as
+    the evaluation service batches them) or a single object. Launch assignments are not
+    analysed."""
     try:
-        b = orjson.loads(raw)
-        if b.get("kind") != "experiment" or not b.get("experimentKey"):
-            return None
-        return AssignmentRecord(
-            str(b["experimentKey"]), str(b["entityId"]), str(b["treatment"]), float(b["timestamp"])
-        )
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        body = orjson.loads(raw)
+        items = body if isinstance(body, list) else [body]
+        return [
+            AssignmentRecord(
+                str(b["experimentKey"]),
+                str(b["entityId"]),
+                str(b["treatment"]),
+                float(b["timestamp"]),
+                b.get("requestId"),
+            )
+            for b in items
+            if b.get("kind") == "experiment" and b.get("experimentKey")
+        ]
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise MalformedRecord(f"malformed assignment: {exc}") from None

@@ -6,15 +6,19 @@ from typing import Any
 
 from prometheus_client import generate_latest
 
-from services.processor.agents import aggregates, positions
+from services.processor.agents import aggregates, positions, router
 from services.processor.app import app, config
 from services.processor.tables import entities
+from shared import topics
 from shared.observability import PROCESSOR_CELLS, PROCESSOR_ENTITIES, PROCESSOR_LAG
 
 
-def consumer_lag() -> int:
-    """Messages between what the agents processed and each assigned partition's end."""
+async def consumer_lag() -> int:
+    """Messages between what the processor handled and each assigned partition's end."""
     total = 0
+    for partition, lag in (await router.lag()).items():
+        PROCESSOR_LAG.labels(topics.EVENTS, str(partition)).set(lag)
+        total += lag
     for tp in app.consumer.assignment():
         highwater = app.consumer.highwater(tp)
         if highwater is None:
@@ -27,7 +31,7 @@ def consumer_lag() -> int:
 
 @app.timer(interval=1.0)
 async def update_gauges() -> None:
-    consumer_lag()
+    await consumer_lag()
     PROCESSOR_CELLS.set(sum(len(c) for p in aggregates.cells.values() for c in p.values()))
     PROCESSOR_ENTITIES.set(len(entities.data))
 
@@ -46,7 +50,7 @@ async def healthz(web: Any, request: Any) -> Any:
 @app.page("/readyz")
 async def readyz(web: Any, request: Any) -> Any:
     ready = config.ready.is_set()
-    lag = consumer_lag() if ready else None
+    lag = await consumer_lag() if ready else None
     body = {
         "status": "ready" if ready else "not ready",
         "consumerLag": lag,

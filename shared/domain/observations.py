@@ -39,7 +39,9 @@ def split_path(path: str) -> tuple[str, ...]:
 def lookup(data: Mapping[str, object], path: tuple[str, ...]) -> object | None:
     current: object = data
     for part in path:
-        if not isinstance(current, Mapping) or part not in current:
+        # dict, not Mapping: event data is decoded JSON, and an ABC isinstance check
+        # was 7% of the processor's CPU (py-spy; README, Benchmarks).
+        if not isinstance(current, dict) or part not in current:
             return None
         current = current[part]
     return current

@@ -325,8 +325,13 @@ async def _assignments_for(
             batch = await consumer.getmany(timeout_ms=500)
             for messages in batch.values():
                 for m in messages:
-                    if m.key == entity.encode():
-                        found.append(orjson.loads(m.value))
+                    body = orjson.loads(m.value)
+                    for one in body if isinstance(body, list) else [body]:
+                        if one["entityId"] == entity:
+                            # Batched per partition: the record must sit in the entity's
+                            # partition to meet its observations.
+                            assert m.partition == topics.entity_partition(entity, len(partitions))
+                            found.append(one)
         return found
     finally:
         await consumer.stop()
@@ -383,3 +388,61 @@ def test_configuration_changes_propagate(evidently: Any, project: str) -> None:
         f"propagation over 200 changes: p50 {statistics.median(delays) * 1000:.1f} ms,"
         f" p99 {delays[197] * 1000:.1f} ms"
     )
+
+
+def _metric(text: str, name: str, **labels: str) -> float:
+    wanted = [f'{k}="{v}"' for k, v in labels.items()]
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(w in line for w in wanted):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_evaluation_edge_carries_request_ids_metrics_and_errors(stack: Stack, project: str) -> None:
+    """The evaluation routes bypass Starlette (fastpath): what its layers did must still hold."""
+    base = stack.url("evaluation")
+    before = httpx.get(f"{base}/metrics").text
+    r = httpx.post(
+        f"{base}/projects/{project}/evaluations/f",
+        json={"entityId": "edge"},
+        headers={"x-request-id": "edge-rid-1"},
+    )
+    assert r.status_code == 200
+    assert r.headers["x-amzn-requestid"] == "edge-rid-1"
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["reason"] == "DEFAULT"
+    batch = httpx.post(
+        f"{base}/projects/{project}/evaluations",
+        json={"requests": [{"feature": "f", "entityId": "a"}, {"feature": "f", "entityId": "b"}]},
+    )
+    assert batch.status_code == 200 and batch.headers["x-amzn-requestid"]
+    assert [x["entityId"] for x in batch.json()["results"]] == ["a", "b"]
+
+    bad = httpx.post(f"{base}/projects/{project}/evaluations/f", content=b"{not json")
+    assert bad.status_code == 400
+    assert bad.headers["x-amzn-errortype"] == "ValidationException"
+    assert "body" in bad.json()["message"]
+    too_many = httpx.post(
+        f"{base}/projects/{project}/evaluations",
+        json={"requests": [{"feature": "f", "entityId": str(i)} for i in range(21)]},
+    )
+    assert too_many.status_code == 400 and "requests" in too_many.json()["message"]
+    wrong_method = httpx.get(f"{base}/projects/{project}/evaluations/f")
+    assert wrong_method.headers["x-amzn-errortype"] == "UnknownOperationException"
+
+    after = httpx.get(f"{base}/metrics").text
+    ops = "verdict_http_requests_total"
+    for operation, status, count in (
+        ("EvaluateFeature", "200", 1),
+        ("EvaluateFeature", "400", 1),
+        ("BatchEvaluateFeature", "200", 1),
+        ("BatchEvaluateFeature", "400", 1),
+    ):
+        grew = _metric(after, ops, operation=operation, status=status) - _metric(
+            before, ops, operation=operation, status=status
+        )
+        assert grew == count, (operation, status)
+    evaluations = "verdict_evaluations_total"
+    assert _metric(after, evaluations, project=project, reason="DEFAULT") == 3
+    assert "verdict_http_request_duration_seconds_bucket" in after

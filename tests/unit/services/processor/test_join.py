@@ -1,0 +1,119 @@
+"""The join's batch fold: one row write per entity, the same state as one write per update."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.processor.join import (
+    Update,
+    entity_key,
+    fold,
+    split_entity_key,
+    step,
+    target,
+)
+from services.processor.records import AssignmentRecord, ObservationRecord
+from shared.domain.aggregation import EntityState
+from shared.domain.observations import Observation
+
+X = "shop/exp@1.0"
+
+
+def exposure(entity: str, treatment: str, at: float) -> AssignmentRecord:
+    return AssignmentRecord(X, entity, treatment, at)
+
+
+def event(entity: str, value: float, at: float, event_id: int) -> ObservationRecord:
+    return ObservationRecord(Observation(X, "revenue", entity, value), at, event_id)
+
+
+def one_at_a_time(updates: list[Update], stored: dict[str, EntityState]) -> dict[str, EntityState]:
+    """The reference: what writing each update separately leaves in the table."""
+    table = dict(stored)
+    for u in updates:
+        key = entity_key(*target(u))
+        table[key] = step(table.get(key) or EntityState(), u)
+    return table
+
+
+def test_a_batch_writes_each_entity_once_with_every_update_applied() -> None:
+    updates: list[Update] = [
+        event("a", 1.0, 10.0, 1),
+        exposure("a", "t1", 5.0),
+        event("a", 2.0, 11.0, 2),
+        event("b", 3.0, 12.0, 3),
+        event("a", 2.0, 11.0, 2),  # a duplicate delivery inside the batch
+    ]
+    folded = fold(updates, lambda key: None)
+    assert set(folded.changes) == {entity_key(X, "a"), entity_key(X, "b")}
+    a = folded.changes[entity_key(X, "a")]
+    assert a.before is None and a.experiment == X
+    assert a.after.treatment == "t1" and a.after.exposed_at == 5.0
+    assert [e[2] for e in a.after.events["revenue"]] == [1, 2]
+    assert folded.applied[ObservationRecord] == 3
+    assert folded.applied[AssignmentRecord] == 1
+    assert folded.unchanged[ObservationRecord] == 1
+
+
+def test_a_replayed_batch_changes_nothing_and_writes_nothing() -> None:
+    updates: list[Update] = [exposure("a", "c", 5.0), event("a", 1.0, 6.0, 7)]
+    first = fold(updates, lambda key: None)
+    stored = {k: c.after for k, c in first.changes.items()}
+    again = fold(updates, stored.get)
+    assert again.changes == {}
+    assert sum(again.applied.values()) == 0
+    assert sum(again.unchanged.values()) == 2
+
+
+def test_the_stored_state_is_the_starting_point() -> None:
+    stored = {entity_key(X, "a"): EntityState("c", 1.0, {"revenue": ((2.0, 1.0, 9),)})}
+    folded = fold([event("a", 4.0, 3.0, 10)], stored.get)
+    change = folded.changes[entity_key(X, "a")]
+    assert change.before == stored[entity_key(X, "a")]
+    assert change.after.treatment == "c"
+    assert [e[2] for e in change.after.events["revenue"]] == [9, 10]
+
+
+def test_an_entity_key_splits_back_even_when_the_entity_id_holds_the_separator() -> None:
+    assert split_entity_key(entity_key(X, "a|b")) == (X, "a|b")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32), st.integers(min_value=1, max_value=60))
+def test_folding_a_batch_equals_writing_each_update(seed: int, size: int) -> None:
+    rng = random.Random(seed)
+    entities = [f"u{i}" for i in range(4)]
+    updates: list[Update] = []
+    for _ in range(size):
+        entity = rng.choice(entities)
+        if rng.random() < 0.3:
+            updates.append(exposure(entity, rng.choice(["c", "t"]), rng.uniform(0, 100)))
+        else:
+            updates.append(
+                event(entity, rng.uniform(-5, 5), rng.uniform(0, 100), rng.randint(0, 20))
+            )
+    split = rng.randint(0, size)
+    stored = one_at_a_time(updates[:split], {})
+    rest = updates[split:]
+    folded = fold(rest, stored.get)
+    expected = one_at_a_time(rest, stored)
+    table = {**stored, **{k: c.after for k, c in folded.changes.items()}}
+    assert table == expected
+    for key, change in folded.changes.items():
+        assert change.before == stored.get(key)
+        assert change.after != change.before
+
+
+def test_an_entity_row_round_trips_through_json_with_its_types() -> None:
+    import orjson
+
+    state = EntityState("t", 5.5, {"revenue": ((1.0, 2.5, 2**63 - 1), (7.0, -1.0, 3))})
+    row = orjson.loads(orjson.dumps(state.to_json()))
+    back = EntityState.from_json(row)
+    assert back == state
+    for e in back.events["revenue"]:
+        assert isinstance(e, tuple)
+        assert [type(v) for v in e] == [float, float, int]
