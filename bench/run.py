@@ -11,6 +11,7 @@ this same run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -341,6 +343,17 @@ def loadgen(url: str, rate: float, seconds: float = 10) -> dict[str, Any]:
     return dict(json.loads(out))
 
 
+def assignment_events(stack: Stack) -> dict[str, float]:
+    """verdict_assignment_events_total by outcome (sent, dropped, failed)."""
+    text = httpx.get(f"{stack.url('evaluation')}/metrics", timeout=10).text
+    counts: dict[str, float] = {}
+    for m in re.finditer(
+        r'^verdict_assignment_events_total\{outcome="(\w+)"\} ([\d.e+]+)', text, re.M
+    ):
+        counts[m.group(1)] = float(m.group(2))
+    return counts
+
+
 def evaluation_http(stack: Stack, project: str) -> dict[str, Any]:
     base = stack.url("evaluation")
     single = f"{base}/projects/{project}/evaluations/f"
@@ -354,7 +367,56 @@ def evaluation_http(stack: Stack, project: str) -> dict[str, Any]:
     for rate in (500, 2000):
         log(f"EvaluateFeature at {rate} req/s (open loop)")
         result[f"single_{rate}"] = loadgen(single, rate)
+    # Every evaluation above emitted an assignment event: were they all sent?
+    time.sleep(2)
+    result["assignment_events"] = assignment_events(stack)
+    with null_server() as floor_url:
+        for rate in (500, 2000):
+            log(f"measurement floor: a null ASGI app at {rate} req/s (open loop)")
+            result[f"floor_{rate}"] = loadgen(f"{floor_url}/projects/{project}/evaluations/f", rate)
     return result
+
+
+@contextlib.contextmanager
+def null_server() -> Iterator[str]:
+    """bench/null_server.py under the evaluation service's server settings; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(REPO / "bench"),
+            "null_server:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.post(url, content=b"{}", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 def server_comparison(stack: Stack, project: str) -> dict[str, Any]:
@@ -910,6 +972,12 @@ def table(r: dict[str, Any]) -> str:
             "EvaluateFeature at 2000 req/s: p50 / p99 (ms)",
             f"{h['single_2000']['p50_ms']:.2f} / {h['single_2000']['p99_ms']:.2f}",
             f"achieved {h['single_2000']['achieved_rps']:,.0f} req/s",
+            "",
+        ),
+        (
+            "Measurement floor, a null ASGI app at 2000 req/s: p50 / p99 (ms)",
+            f"{h['floor_2000']['p50_ms']:.2f} / {h['floor_2000']['p99_ms']:.2f}",
+            f"at 500 req/s {h['floor_500']['p50_ms']:.2f} / {h['floor_500']['p99_ms']:.2f}",
             "",
         ),
         (

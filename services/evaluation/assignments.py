@@ -72,8 +72,10 @@ class AssignmentPublisher:
         max_queue: int = 100_000,
         per_record: int = 200,
         slice_size: int = 4000,
+        linger: float = 0.05,
     ) -> None:
         self.producer = producer
+        self.linger = linger
         self.per_record = per_record
         self.slice = slice_size
         self.topic = topic
@@ -145,5 +147,11 @@ class AssignmentPublisher:
     async def _run(self) -> None:
         while True:
             await self.ready.wait()
+            if len(self.pending) < self.slice:
+                # Waiting lets a record carry many assignments. Sent as they came, at
+                # 2000 evaluations/s most records held one, and the processor's
+                # per-record cost took the CPU the evaluation path's tail needed
+                # (README, Benchmarks). Assignment events are not awaited by anyone.
+                await asyncio.sleep(self.linger)
             await self._send(self._take_slice())
             await asyncio.sleep(0)  # let requests in between slices
