@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from services.evaluation.assignments import Assignment, AssignmentPublisher
@@ -22,28 +21,18 @@ from shared import serialization
 from shared.domain.arn import ArnScheme, project_name
 from shared.domain.evaluation import Evaluation, FeatureRules, evaluate
 from shared.domain.projection import ConfigView
-from shared.errors import ResourceNotFoundException, ValidationException, VerdictError
+from shared.errors import ResourceNotFoundException, VerdictError
 from shared.observability import EVALUATIONS, EvaluationCounts
 from shared.wire import evaluation as we
 from shared.wire import render
-from shared.wire.common import parse, validation_error
+from shared.wire.common import json_object, parse, validation_error
 
 
 def parse_context(raw: str | None) -> dict[str, Any]:
     if raw is None or raw == "":
         return {}
-    try:
-        context = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationException(
-            f"evaluationContext is not valid JSON: {exc}", field="evaluationContext"
-        ) from None
-    if not isinstance(context, dict):
-        # EvaluateFeature: "the value must be a JSON object. A JSON array is not supported."
-        raise ValidationException(
-            "evaluationContext must be a JSON object", field="evaluationContext"
-        )
-    return context
+    # EvaluateFeature: "the value must be a JSON object. A JSON array is not supported."
+    return json_object(raw, "evaluationContext")
 
 
 def render_evaluation(evaluation: Evaluation) -> dict[str, Any]:

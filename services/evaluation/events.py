@@ -26,7 +26,7 @@ from shared.observability import (
     request_id_var,
 )
 from shared.wire import evaluation as we
-from shared.wire.common import parse, validation_error
+from shared.wire.common import json_object, parse, validation_error
 
 # Timestamps further ahead than this are a client clock or unit bug (ms for s).
 _MAX_FUTURE = timedelta(days=1)
@@ -40,12 +40,7 @@ def _check_event(raw: dict[str, object], now: datetime) -> tuple[we.Event, dict[
     timestamp = event.timestamp if event.timestamp.tzinfo else event.timestamp.replace(tzinfo=UTC)
     if timestamp > now + _MAX_FUTURE:
         raise ValidationException("timestamp is more than a day in the future", field="timestamp")
-    try:
-        data = orjson.loads(event.data)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationException(f"data is not a JSON document: {exc}", field="data") from None
-    if not isinstance(data, dict):
-        raise ValidationException("data must be a JSON object", field="data")
+    data = json_object(event.data, "data")
     return event.model_copy(update={"timestamp": timestamp}), data
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.processor.records import (
     MalformedRecord,
@@ -84,7 +85,9 @@ class EventRouter:
         partitions: int,
         session_timeout_ms: int,
         max_records: int = 5000,
+        retry_pause: float = 1.0,
     ) -> None:
+        self.retry_pause = retry_pause
         self.specs_for = specs_for
         self.partitions = partitions
         self.max_records = max_records
@@ -121,10 +124,37 @@ class EventRouter:
             while True:
                 batch = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
                 if batch:
-                    await self._route(consumer, producer, batch)
+                    await self.route_batch(consumer, producer, batch)
         finally:
             await consumer.stop()
             await producer.stop()
+
+    async def route_batch(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        batch: dict[TopicPartition, list[Any]],
+    ) -> bool:
+        """Route one batch and commit it; False if it will be read again instead.
+
+        A failure never stops the router and never skips a batch: a batch whose
+        partitions moved to another worker mid-way is replayed by that worker
+        (the commit fails), and one whose observations the broker did not take
+        is read again from its first offset after a pause.
+        """
+        try:
+            await self._route(consumer, producer, batch)
+            return True
+        except CommitFailedError as exc:
+            log.warning("a rebalance took this batch's partitions; their owner replays it: %s", exc)
+        except KafkaError as exc:
+            log.warning("routing a batch failed; reading it again: %s", exc)
+            assigned = consumer.assignment()
+            for tp, messages in batch.items():
+                if tp in assigned:
+                    consumer.seek(tp, messages[0].offset)
+            await asyncio.sleep(self.retry_pause)
+        return False
 
     async def _route(
         self,

@@ -61,14 +61,22 @@ def validation_error(error: ValidationError) -> ValidationException:
     return ValidationException(message, field=where)
 
 
+def json_object(text: str | bytes, field: str, name: str | None = None) -> dict[str, Any]:
+    """A JSON object from a field that carries JSON text; a ValidationException naming
+    ``field`` (as ``name`` in the message) if it is not valid JSON or not an object."""
+    name = name or field
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationException(f"{name} is not valid JSON: {exc}", field=field) from None
+    if not isinstance(data, dict):
+        raise ValidationException(f"{name} must be a JSON object", field=field)
+    return data
+
+
 def parse(model: type[M], body: bytes, **path: Any) -> M:
     """Build a request model from a JSON body plus path and query parameters."""
-    try:
-        data = orjson.loads(body) if body else {}
-    except orjson.JSONDecodeError as exc:
-        raise ValidationException(f"request body is not valid JSON: {exc}", field="body") from exc
-    if not isinstance(data, dict):
-        raise ValidationException("request body must be a JSON object", field="body")
+    data = json_object(body, "body", "request body") if body else {}
     data.update({k: v for k, v in path.items() if v is not None})
     try:
         return model.model_validate(data)

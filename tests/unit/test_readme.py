@@ -17,3 +17,12 @@ def test_every_variable_is_documented() -> None:
 def test_both_commands_are_shown() -> None:
     assert "make run" in README
     assert "make test" in README
+
+
+def test_the_benchmark_table_is_quoted_from_make_bench_output() -> None:
+    """bench/run.py writes bench/results/latest.md; the README quotes it, row for row."""
+    latest = Path(__file__).resolve().parents[2] / "bench" / "results" / "latest.md"
+    rows = [line for line in latest.read_text().splitlines() if line.startswith("|")]
+    assert len(rows) > 10
+    missing = [row for row in rows if row not in README]
+    assert not missing, missing[:3]

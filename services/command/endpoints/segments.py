@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,7 +26,7 @@ from shared.errors import ValidationException
 from shared.http import json_response
 from shared.wire import render
 from shared.wire import segments as wire
-from shared.wire.common import parse
+from shared.wire.common import json_object, parse
 
 
 def body(h: CommandHandlers, s: Segment) -> dict[str, Any]:
@@ -148,10 +147,5 @@ async def list_segment_references(request: Request) -> Response:
 async def test_segment_pattern(request: Request) -> Response:
     req = parse(wire.TestSegmentPatternRequest, await request.body())
     pattern = compile_pattern(req.pattern, field="pattern", max_length=agg.MAX_PATTERN_LENGTH)
-    try:
-        payload = orjson.loads(req.payload)
-    except orjson.JSONDecodeError as exc:
-        raise ValidationException(f"payload is not valid JSON: {exc}", field="payload") from None
-    if not isinstance(payload, dict):
-        raise ValidationException("payload must be a JSON object", field="payload")
+    payload = json_object(req.payload, "payload")
     return json_response({"match": pattern.matches(payload)})

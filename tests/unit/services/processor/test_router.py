@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import orjson
+from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaTimeoutError
 
 from services.processor.records import decode_observations
-from services.processor.router import route
+from services.processor.router import EventRouter, route
 from shared.domain.observations import MetricSpec
 from shared.domain.patterns import compile_pattern
 from shared.topics import entity_partition
@@ -70,3 +74,86 @@ def test_arrays_are_capped_per_record() -> None:
     raws = [event("shop", {"user": "same", "clicks": 1}, f"e{i}") for i in range(1200)]
     routed = route(raws, lambda project: SPECS, 4)
     assert [len(decode_observations(v)) for _, v in routed.records] == [500, 500, 200]
+
+
+class _Message:
+    def __init__(self, offset: int, value: bytes) -> None:
+        self.offset = offset
+        self.value = value
+
+
+class _Consumer:
+    def __init__(self, commit_error: Exception | None = None) -> None:
+        self.commit_error = commit_error
+        self.committed: list[dict[object, int]] = []
+        self.seeks: list[tuple[object, int]] = []
+        self.assigned: set[object] = set()
+
+    async def commit(self, offsets: dict[object, int]) -> None:
+        if self.commit_error is not None:
+            raise self.commit_error
+        self.committed.append(offsets)
+
+    def assignment(self) -> set[object]:
+        return self.assigned
+
+    def seek(self, tp: object, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+class _Producer:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.sent: list[tuple[str, int]] = []
+
+    async def send(self, topic: str, value: bytes, partition: int) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.error is not None:
+            future.set_exception(self.error)
+        else:
+            self.sent.append((topic, partition))
+            future.set_result(None)
+        return future
+
+
+def _batch() -> dict[Any, list[_Message]]:
+    tp = TopicPartition("verdict.events", 0)
+    return {
+        tp: [
+            _Message(10 + i, event("shop", {"user": f"u{i}", "clicks": 1}, f"e{i}"))
+            for i in range(5)
+        ]
+    }
+
+
+def _router() -> EventRouter:
+    return EventRouter("127.0.0.1:1", lambda project: SPECS, 4, 6000, retry_pause=0)
+
+
+async def test_a_routed_batch_is_committed_after_its_observations_are_acknowledged() -> None:
+    consumer, producer = _Consumer(), _Producer()
+    router = _router()
+    assert await router.route_batch(consumer, producer, _batch())  # type: ignore[arg-type]
+    assert producer.sent and all(t == "verdict.observations" for t, _ in producer.sent)
+    [offsets] = consumer.committed
+    assert list(offsets.values()) == [15]
+    assert router.positions == {0: 15}
+
+
+async def test_a_batch_the_broker_refused_is_read_again_not_committed() -> None:
+    consumer, producer = _Consumer(), _Producer(KafkaTimeoutError())
+    batch = _batch()
+    consumer.assigned = set(batch)
+    router = _router()
+    assert not await router.route_batch(consumer, producer, batch)  # type: ignore[arg-type]
+    assert consumer.committed == []
+    assert consumer.seeks == [(next(iter(batch)), 10)]
+    assert router.positions == {}
+
+
+async def test_a_batch_whose_partitions_moved_is_left_to_their_new_owner() -> None:
+    consumer, producer = _Consumer(CommitFailedError("rebalanced")), _Producer()
+    router = _router()
+    assert not await router.route_batch(consumer, producer, _batch())  # type: ignore[arg-type]
+    assert consumer.seeks == []
+    assert router.positions == {}
