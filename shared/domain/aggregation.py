@@ -76,30 +76,37 @@ class EntityState:
 Point = tuple[int, float, float]  # (bucket, x, y)
 
 
-def bucket_of(timestamp: float, bucket_seconds: int) -> int:
-    return int(timestamp // bucket_seconds)
-
-
 def timeline(state: EntityState, metric: str, bucket_seconds: int) -> tuple[Point, ...]:
-    """The entity's contribution to ``metric`` over time; empty until it is exposed."""
+    """The entity's contribution to ``metric`` over time; empty until it is exposed.
+
+    Runs twice per entity change in the processor, over all of the entity's events,
+    so it is one plain loop.
+    """
     if state.exposed_at is None:
         return ()
     # botocore sends event timestamps in whole seconds (its default precision),
     # so an event in the same second as the exposure can carry an earlier
     # stamp; the exposure's whole second is the boundary.
     exposed = float(math.floor(state.exposed_at))
-    events = state.events.get(metric, ())
-    x = sum(v for ts, v, _ in events if ts < exposed)
-    after = sorted((ts, v) for ts, v, _ in events if ts >= exposed)
-    points: list[Point] = [(bucket_of(exposed, bucket_seconds), x, 0.0)]
+    x = 0.0
+    after: list[tuple[float, float]] = []
+    for ts, v, _ in state.events.get(metric, ()):
+        if ts < exposed:
+            x += v
+        else:
+            after.append((ts, v))
+    after.sort()
+    last = int(exposed // bucket_seconds)
+    points: list[Point] = [(last, x, 0.0)]
     y = 0.0
     for ts, v in after:
         y += v
-        b = bucket_of(ts, bucket_seconds)
-        if b == points[-1][0]:
+        b = int(ts // bucket_seconds)
+        if b == last:
             points[-1] = (b, x, y)
         else:
             points.append((b, x, y))
+            last = b
     return tuple(points)
 
 
@@ -139,14 +146,29 @@ def _single(x: float, y: float) -> CoMoments:
     return CoMoments().push(x, y)
 
 
-def delta_representation(points: Sequence[Point]) -> Iterable[tuple[int, Point, bool]]:
-    """(bucket, contribution, added?) pairs whose per-bucket sums rebuild the timeline."""
-    previous: Point | None = None
-    for point in points:
+def delta_representation(
+    points: Sequence[Point], start: int = 0
+) -> Iterable[tuple[int, Point, bool]]:
+    """(bucket, contribution, added?) pairs whose per-bucket sums rebuild the timeline.
+
+    Point i contributes its own entry and the removal of point i-1, both at its
+    bucket; ``start`` skips the entries of the points before it.
+    """
+    for i in range(start, len(points)):
+        point = points[i]
         yield point[0], point, True
-        if previous is not None:
-            yield point[0], previous, False
-        previous = point
+        if i > 0:
+            yield point[0], points[i - 1], False
+
+
+def shared_prefix(old: Sequence[Point], new: Sequence[Point]) -> int:
+    """How many leading points two timelines have in common."""
+    count = 0
+    for a, b in zip(old, new, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
 
 
 def apply_timeline(
@@ -155,10 +177,12 @@ def apply_timeline(
     treatment: str,
     points: Sequence[Point],
     sign: int,
+    start: int = 0,
 ) -> set[CellKey]:
-    """Apply (sign=+1) or undo (sign=-1) one timeline; returns the cells touched."""
+    """Apply (sign=+1) or undo (sign=-1) one timeline from point ``start`` on; returns the
+    cells touched."""
     touched: set[CellKey] = set()
-    for b, (_, x, y), added in delta_representation(points):
+    for b, (_, x, y), added in delta_representation(points, start):
         key = (metric, treatment, b)
         cell = cells.setdefault(key, Cell())
         one = _single(x, y)
@@ -188,10 +212,14 @@ def contribute(
         old_treatment = before.treatment if before is not None else None
         if old == new and old_treatment == after.treatment:
             continue
+        # Entries of a shared leading run of points are the same in both timelines
+        # (entry i depends on points i and i-1 only), so only what follows moves: a new
+        # event touches its own bucket, not the entity's whole history.
+        start = shared_prefix(old, new) if old_treatment == after.treatment else 0
         if old and old_treatment is not None:
-            touched |= apply_timeline(cells, metric, old_treatment, old, -1)
+            touched |= apply_timeline(cells, metric, old_treatment, old, -1, start)
         if new and after.treatment is not None:
-            touched |= apply_timeline(cells, metric, after.treatment, new, +1)
+            touched |= apply_timeline(cells, metric, after.treatment, new, +1, start)
     return touched
 
 
