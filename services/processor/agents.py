@@ -32,7 +32,7 @@ from services.processor.records import (
     decode_observations,
 )
 from services.processor.router import EventRouter
-from services.processor.tables import entities
+from services.processor.tables import LiveRow, entities, partition_of, state_of
 from shared import topics
 from shared.domain.aggregation import EntityState
 from shared.observability import PROCESSOR_RECORDS
@@ -88,15 +88,16 @@ def _decode(topic: str, raw: bytes) -> list[Update]:
 
 def _load(key: str) -> EntityState | None:
     row = entities.data.get(key)
-    return EntityState.from_json(row) if row is not None else None
+    return state_of(row) if row is not None else None
 
 
-def _rows_of(partition: int) -> list[tuple[str, dict[str, Any]]]:
-    rows = []
-    for key, row in entities.items():
-        if row is not None and row.get("p") == partition:
-            rows.append((split_entity_key(key)[0], row))
-    return rows
+def _states_of(partition: int) -> list[tuple[str, EntityState]]:
+    """(experiment key, state) of every row of one partition."""
+    return [
+        (split_entity_key(key)[0], state_of(row))
+        for key, row in entities.items()
+        if row is not None and partition_of(row) == partition
+    ]
 
 
 async def _known(updates: list[Update], counts: Counter[str]) -> list[Update]:
@@ -119,7 +120,7 @@ async def _join_partition(partition: int, updates: list[Update]) -> None:
         _count(topic, Counter(applied=folded.applied[kind], unchanged=folded.unchanged[kind]))
     for key, change in folded.changes.items():
         row = {**change.after.to_json(), "p": partition}
-        entities.data[key] = row
+        entities.data[key] = LiveRow(partition, change.after)
         # Straight to the producer: faust's table assignment queues the changelog
         # record in a buffer that its flush-before-commit can miss (a SIGKILL then
         # lost rows whose offsets were committed); a record in the producer is
@@ -169,7 +170,7 @@ async def join(stream: Any) -> None:
             )
         for partition, updates in by_partition.items():
             if partition not in aggregates.built:
-                rebuilt = aggregates.rebuild(partition, _rows_of(partition), config.metrics)
+                rebuilt = aggregates.rebuild(partition, _states_of(partition), config.metrics)
                 log.info("partition %d: aggregates rebuilt from %d entity rows", partition, rebuilt)
             await _join_partition(partition, updates)
         for topic, topic_counts in counts.items():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from shared.domain.aggregation import Cell, CellKey, EntityState, contribute
 
@@ -39,19 +38,17 @@ class PartitionAggregates:
     def rebuild(
         self,
         partition: int,
-        rows: Iterable[tuple[str, Mapping[str, Any]]],
+        states: Iterable[tuple[str, EntityState]],
         metrics: Mapping[str, Sequence[str]],
     ) -> int:
-        """Fold the partition's entity rows ((experiment key, row) pairs) into fresh cells."""
+        """Fold the partition's entity states ((experiment key, state) pairs) into fresh cells."""
         self.cells[partition] = {}
         folded = 0
-        for experiment, row in rows:
+        for experiment, state in states:
             experiment_metrics = metrics.get(experiment)
             if experiment_metrics is None:
                 continue
-            self.contribute(
-                partition, experiment, experiment_metrics, None, EntityState.from_json(row)
-            )
+            self.contribute(partition, experiment, experiment_metrics, None, state)
             folded += 1
         # Republish every cell: a snapshot sent before a crash may be stale.
         for experiment, cells in self.cells[partition].items():

@@ -9,8 +9,38 @@ its partition, so aggregates can be rebuilt per partition.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from services.processor.app import app, settings
+from shared.domain.aggregation import EntityState
 
 ENTITIES = "entities"
 
 entities = app.Table(ENTITIES, default=None, partitions=settings.topic_partitions, key_type=str)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRow:
+    """A row as this worker last wrote it, kept decoded in the table's memory store.
+
+    Rows recovered from the changelog arrive as JSON objects (``{..., "p": partition}``)
+    and are decoded when first touched; a row written here stays an object, so the
+    next batch that touches the entity skips the decode (the join's largest cost
+    after the aggregates, py-spy; README, Benchmarks).
+    """
+
+    partition: int
+    state: EntityState
+
+
+Row = LiveRow | Mapping[str, Any]
+
+
+def state_of(row: Row) -> EntityState:
+    return row.state if isinstance(row, LiveRow) else EntityState.from_json(row)
+
+
+def partition_of(row: Row) -> int:
+    return row.partition if isinstance(row, LiveRow) else int(row["p"])
