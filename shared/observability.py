@@ -9,6 +9,7 @@ operation.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import sys
@@ -98,6 +99,14 @@ PROCESSOR_LAG = Gauge(
     "Messages behind the partition's end",
     ["topic", "partition"],
 )
+
+
+def forget_lag(topic: str, partition: int) -> None:
+    """Drop a revoked partition's lag gauge, which would otherwise keep its last value."""
+    with contextlib.suppress(KeyError):
+        PROCESSOR_LAG.remove(topic, str(partition))
+
+
 PROCESSOR_CELLS = Gauge("verdict_processor_aggregate_cells", "Aggregate cells held in memory")
 PROCESSOR_ENTITIES = Gauge("verdict_processor_entity_rows", "Entity rows in the table")
 

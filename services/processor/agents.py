@@ -15,8 +15,11 @@ paid per array, and a batch writes one changelog record per entity it changed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections import Counter
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -26,16 +29,18 @@ from services.processor.app import app, config, settings
 from services.processor.join import Update, fold, split_entity_key, target
 from services.processor.records import (
     AssignmentRecord,
+    Decoded,
     MalformedRecord,
     ObservationRecord,
     decode_assignments,
     decode_observations,
+    encode_observations,
 )
 from services.processor.router import EventRouter
 from services.processor.tables import LiveRow, entities, partition_of, state_of
-from shared import topics
+from shared import serialization, topics
 from shared.domain.aggregation import EntityState
-from shared.observability import PROCESSOR_RECORDS
+from shared.observability import PROCESSOR_RECORDS, forget_lag
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +85,12 @@ async def route_events() -> None:
     await router.run()
 
 
-def _decode(topic: str, raw: bytes) -> list[Update]:
-    if topic == topics.OBSERVATIONS:
-        return list(decode_observations(raw))
-    return list(decode_assignments(raw))
+def _decode(topic: str, raw: bytes) -> tuple[list[Update], int]:
+    """The updates in one record, and how many of its items were malformed."""
+    decoded: Decoded[ObservationRecord] | Decoded[AssignmentRecord] = (
+        decode_observations(raw) if topic == topics.OBSERVATIONS else decode_assignments(raw)
+    )
+    return list(decoded.items), decoded.malformed
 
 
 def _load(key: str) -> EntityState | None:
@@ -111,74 +118,123 @@ async def _known(updates: list[Update], counts: Counter[str]) -> list[Update]:
     return known
 
 
-async def _join_partition(partition: int, updates: list[Update]) -> None:
-    folded = fold(updates, _load)
-    for kind, topic in (
-        (ObservationRecord, topics.OBSERVATIONS),
-        (AssignmentRecord, topics.ASSIGNMENTS),
-    ):
-        _count(topic, Counter(applied=folded.applied[kind], unchanged=folded.unchanged[kind]))
-    for key, change in folded.changes.items():
-        row = {**change.after.to_json(), "p": partition}
-        entities.data[key] = LiveRow(partition, change.after)
-        # Straight to the producer: faust's table assignment queues the changelog
-        # record in a buffer that its flush-before-commit can miss (a SIGKILL then
-        # lost rows whose offsets were committed); a record in the producer is
-        # flushed before the batch's offsets are committed.
-        await app.producer.send(
-            CHANGELOG, orjson.dumps(key), orjson.dumps(row), partition, None, None
-        )
-        aggregates.contribute(
-            partition,
-            change.experiment,
-            config.metrics[change.experiment],
-            change.before,
-            change.after,
-        )
-    if log.isEnabledFor(logging.DEBUG):
-        for update in updates:
-            if isinstance(update, AssignmentRecord):
-                log.debug(
-                    "exposure applied",
-                    extra={
-                        "requestId": update.request_id,
-                        "experiment": update.experiment_key,
-                        "entityId": update.entity_id,
-                        "partition": partition,
-                    },
+def _entity_of(update: Update) -> str:
+    return target(update)[1]
+
+
+def _encode(topic: str, updates: list[Update]) -> bytes:
+    if topic == topics.OBSERVATIONS:
+        return encode_observations([u for u in updates if isinstance(u, ObservationRecord)])
+    return serialization.dumps([u.to_json() for u in updates if isinstance(u, AssignmentRecord)])
+
+
+class Batch:
+    """One take_events batch of the join: its updates by partition, the records it sends."""
+
+    def __init__(self) -> None:
+        self.updates: dict[int, list[Update]] = {}
+        self.misplaced: dict[str, list[Update]] = {topics.OBSERVATIONS: [], topics.ASSIGNMENTS: []}
+        self.counts = {topics.OBSERVATIONS: Counter[str](), topics.ASSIGNMENTS: Counter[str]()}
+        self.deliveries: list[Awaitable[Any]] = []
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int) -> None:
+        self.deliveries.append(await app.producer.send(topic, key, value, partition, None, None))
+
+    async def add(self, topic: str, partition: int, raw: bytes) -> None:
+        try:
+            updates, malformed = _decode(topic, raw)
+        except MalformedRecord as exc:
+            self.counts[topic]["malformed"] += 1
+            log.warning("skipping a malformed record: %s", exc)
+            return
+        self.counts[topic]["malformed"] += malformed
+        here = self.updates.setdefault(partition, [])
+        for update in await _known(updates, self.counts[topic]):
+            if topics.entity_partition(_entity_of(update), P) == partition:
+                here.append(update)
+            else:
+                # Written to another partition than its entity's (a producer of one's
+                # own, or a record from before entity partitions): applying it here
+                # would give the entity a second row. It moves to where its row is.
+                self.misplaced[topic].append(update)
+
+    async def apply(self) -> None:
+        for topic, updates in self.misplaced.items():
+            for partition, chunk in topics.by_entity_partition(updates, _entity_of, P, 500):
+                await self.send(topic, None, _encode(topic, chunk), partition)
+            self.counts[topic]["moved"] += len(updates)
+        for partition, updates in self.updates.items():
+            if partition not in aggregates.built:
+                rebuilt = aggregates.rebuild(partition, _states_of(partition), config.metrics)
+                log.info("partition %d: aggregates rebuilt from %d entity rows", partition, rebuilt)
+            await self._join_partition(partition, updates)
+        # Every record this batch sent is acknowledged before the batch is: faust's
+        # flush before a commit waits for sends but does not fail on a lost one.
+        await asyncio.gather(*self.deliveries)
+        for topic, topic_counts in self.counts.items():
+            _count(topic, topic_counts)
+
+    async def _join_partition(self, partition: int, updates: list[Update]) -> None:
+        folded = fold(updates, _load)
+        for kind, topic in (
+            (ObservationRecord, topics.OBSERVATIONS),
+            (AssignmentRecord, topics.ASSIGNMENTS),
+        ):
+            self.counts[topic]["applied"] += folded.applied[kind]
+            self.counts[topic]["unchanged"] += folded.unchanged[kind]
+        metrics = config.metrics
+        for key, change in folded.changes.items():
+            entities.data[key] = LiveRow(partition, change.after)
+            # Straight to the producer: faust's table assignment queues the changelog
+            # record in a buffer that its flush-before-commit can miss (a SIGKILL then
+            # lost rows whose offsets were committed).
+            row = {**change.after.to_json(), "p": partition}
+            await self.send(CHANGELOG, orjson.dumps(key), orjson.dumps(row), partition)
+            experiment_metrics = metrics.get(change.experiment)
+            if experiment_metrics is not None:  # None: deleted since the batch was read
+                aggregates.contribute(
+                    partition, change.experiment, experiment_metrics, change.before, change.after
                 )
+        if log.isEnabledFor(logging.DEBUG):
+            for update in updates:
+                if isinstance(update, AssignmentRecord):
+                    log.debug(
+                        "exposure applied",
+                        extra={
+                            "requestId": update.request_id,
+                            "experiment": update.experiment_key,
+                            "entityId": update.entity_id,
+                            "partition": partition,
+                        },
+                    )
 
 
 @app.agent(joined_topic)
 async def join(stream: Any) -> None:
     await config.ready.wait()
-    async for batch in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
-        by_partition: dict[int, list[Update]] = {}
-        counts = {topics.OBSERVATIONS: Counter[str](), topics.ASSIGNMENTS: Counter[str]()}
-        for event in batch:
-            message = event.message
-            partition = message.partition
-            positions[(message.topic, partition)] = message.offset + 1
-            try:
-                updates = _decode(message.topic, event.value)
-            except MalformedRecord as exc:
-                counts[message.topic]["malformed"] += 1
-                log.warning("skipping a malformed record: %s", exc)
-                continue
-            by_partition.setdefault(partition, []).extend(
-                await _known(updates, counts[message.topic])
-            )
-        for partition, updates in by_partition.items():
-            if partition not in aggregates.built:
-                rebuilt = aggregates.rebuild(partition, _states_of(partition), config.metrics)
-                log.info("partition %d: aggregates rebuilt from %d entity rows", partition, rebuilt)
-            await _join_partition(partition, updates)
-        for topic, topic_counts in counts.items():
-            _count(topic, topic_counts)
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN):
+        try:
+            batch = Batch()
+            for event in events:
+                message = event.message
+                positions[(message.topic, message.partition)] = message.offset + 1
+                await batch.add(message.topic, message.partition, event.value)
+            await batch.apply()
+        except BaseException:
+            # faust acknowledges a take_events batch however its body ends, and a
+            # commit would then cover updates never applied. Ending the process here
+            # leaves the offsets where they were: the batch is read again on restart,
+            # and the fold makes whatever part of it did land a no-op.
+            log.exception("a join batch did not complete; exiting so that it is read again")
+            logging.shutdown()
+            os._exit(70)
 
 
 async def on_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
     aggregates.revoke({tp.partition for tp in revoked if tp.topic == topics.OBSERVATIONS})
+    for tp in revoked:
+        positions.pop((tp.topic, tp.partition), None)
+        forget_lag(tp.topic, tp.partition)
 
 
 app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import mmh3
 import orjson
@@ -31,21 +32,35 @@ def event_id_hash(event_id: str | None, raw: bytes) -> int:
     return int(mmh3.hash64(source, 0, True)[0])
 
 
+def finite(value: Any, name: str) -> float:
+    """A float that arithmetic can use: "nan" and "inf" pass float() but would poison
+    every aggregate they reach, and JSON cannot carry them onward."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} is not a finite number: {value!r}")
+    return number
+
+
 def decode_metric_event(raw: bytes) -> MetricEvent:
     try:
         body = orjson.loads(raw)
+        if not isinstance(body, dict):
+            raise TypeError("the record is not a JSON object")
         data = body["data"]
         if isinstance(data, str):
             data = orjson.loads(data)
         if not isinstance(data, dict):
             raise TypeError("data is not a JSON object")
+        event_id = body.get("eventId")
+        if event_id is not None and not isinstance(event_id, str):
+            raise TypeError("eventId is not a string")
         return MetricEvent(
-            event_id=event_id_hash(body.get("eventId"), raw),
+            event_id=event_id_hash(event_id, raw),
             project=str(body["project"]),
-            timestamp=float(body["timestamp"]),
+            timestamp=finite(body["timestamp"], "timestamp"),
             data=data,
         )
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError) as exc:
         raise MalformedRecord(f"malformed metric event: {exc}") from None
 
 
@@ -68,22 +83,49 @@ class ObservationRecord:
 
     @classmethod
     def from_json(cls, b: Any) -> ObservationRecord:
-        return cls(Observation(b["k"], b["m"], b["e"], float(b["v"])), float(b["ts"]), int(b["id"]))
+        return cls(
+            Observation(str(b["k"]), str(b["m"]), str(b["e"]), finite(b["v"], "value")),
+            finite(b["ts"], "timestamp"),
+            int(b["id"]),
+        )
 
 
 def encode_observations(records: list[ObservationRecord]) -> bytes:
     return serialization.dumps([r.to_json() for r in records])
 
 
-def decode_observations(raw: bytes) -> list[ObservationRecord]:
-    """One record on ``verdict.observations``: a JSON array, or one object as written
-    before observations were batched."""
+T = TypeVar("T")
+_ITEM_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded(Generic[T]):
+    """The good items of an array record, and how many were skipped as malformed: one bad
+    item never costs the others in its record."""
+
+    items: list[T]
+    malformed: int = 0
+
+
+def _array(raw: bytes, what: str) -> list[Any]:
     try:
         body = orjson.loads(raw)
-        items = body if isinstance(body, list) else [body]
-        return [ObservationRecord.from_json(b) for b in items]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise MalformedRecord(f"malformed observation: {exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRecord(f"malformed {what}: {exc}") from None
+    # A single object is how records were written before they were batched.
+    return body if isinstance(body, list) else [body]
+
+
+def decode_observations(raw: bytes) -> Decoded[ObservationRecord]:
+    """One record on ``verdict.observations``."""
+    items: list[ObservationRecord] = []
+    malformed = 0
+    for item in _array(raw, "observation"):
+        try:
+            items.append(ObservationRecord.from_json(item))
+        except _ITEM_ERRORS:
+            malformed += 1
+    return Decoded(items, malformed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,24 +136,41 @@ class AssignmentRecord:
     timestamp: float
     request_id: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The fields of the evaluation service's assignment event that the join reads."""
+        return {
+            "kind": "experiment",
+            "experimentKey": self.experiment_key,
+            "entityId": self.entity_id,
+            "treatment": self.treatment,
+            "timestamp": self.timestamp,
+            "requestId": self.request_id,
+        }
 
-def decode_assignments(raw: bytes) -> list[AssignmentRecord]:
-    """The experiment assignments in one record: a JSON array of assignment objects (as
-    the evaluation service batches them) or a single object. Launch assignments are not
-    analysed."""
-    try:
-        body = orjson.loads(raw)
-        items = body if isinstance(body, list) else [body]
-        return [
-            AssignmentRecord(
-                str(b["experimentKey"]),
-                str(b["entityId"]),
-                str(b["treatment"]),
-                float(b["timestamp"]),
-                b.get("requestId"),
-            )
-            for b in items
-            if b.get("kind") == "experiment" and b.get("experimentKey")
-        ]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MalformedRecord(f"malformed assignment: {exc}") from None
+
+def _assignment(b: Any) -> AssignmentRecord | None:
+    if b.get("kind") != "experiment" or not b.get("experimentKey"):
+        return None  # launch assignments are not analysed
+    request_id = b.get("requestId")
+    return AssignmentRecord(
+        str(b["experimentKey"]),
+        str(b["entityId"]),
+        str(b["treatment"]),
+        finite(b["timestamp"], "timestamp"),
+        request_id if isinstance(request_id, str) else None,
+    )
+
+
+def decode_assignments(raw: bytes) -> Decoded[AssignmentRecord]:
+    """The experiment assignments in one record on ``verdict.assignments``."""
+    items: list[AssignmentRecord] = []
+    malformed = 0
+    for item in _array(raw, "assignment"):
+        try:
+            one = _assignment(item)
+        except _ITEM_ERRORS:
+            malformed += 1
+            continue
+        if one is not None:
+            items.append(one)
+    return Decoded(items, malformed)

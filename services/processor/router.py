@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.processor.records import (
@@ -33,7 +33,7 @@ from services.processor.records import (
 )
 from shared import topics
 from shared.domain.observations import MetricSpec, observe
-from shared.observability import PROCESSOR_RECORDS
+from shared.observability import PROCESSOR_RECORDS, forget_lag
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,6 @@ class EventRouter:
     async def run(self) -> None:
         """Route until cancelled; the consumer and producer are stopped on the way out."""
         consumer = self.consumer = AIOKafkaConsumer(
-            topics.EVENTS,
             bootstrap_servers=self.bootstrap_servers,
             group_id=ROUTER_GROUP,
             enable_auto_commit=False,
@@ -118,6 +117,7 @@ class EventRouter:
             linger_ms=5,
             max_batch_size=256 * 1024,
         )
+        consumer.subscribe([topics.EVENTS], listener=_ForgetRevoked(self.positions))
         await producer.start()
         await consumer.start()
         try:
@@ -192,3 +192,18 @@ class EventRouter:
                 position = await consumer.position(tp)
             lags[tp.partition] = max(0, highwater - position)
         return lags
+
+
+class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
+    """A partition routed elsewhere now has no position or lag of this worker's."""
+
+    def __init__(self, positions: dict[int, int]) -> None:
+        self.positions = positions
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        for tp in revoked:
+            self.positions.pop(tp.partition, None)
+            forget_lag(tp.topic, tp.partition)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        return None

@@ -303,3 +303,120 @@ def test_exact_aggregates_with_duplicates_and_a_processor_kill(
             assert g[stat] == pytest.approx(w[stat], rel=1e-9, abs=1e-9), (metric, treatment, stat)
         assert g["series"][-1]["n"] == w["n"]
         assert g["series"][-1]["mean"] == pytest.approx(w["mean"], rel=1e-9)
+
+
+async def produce_to(bootstrap: str, records: list[tuple[str, int, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for topic, partition, value in records:
+            await producer.send(topic, value, partition=partition)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def test_records_in_the_wrong_partition_are_moved_and_counted_once(
+    stack: Stack, evidently: Any, unique: str
+) -> None:
+    """A producer of one's own may miss the entity partition; the join moves such
+    records to where the entity's row is, so no entity gets a second row."""
+    project = f"moved-{unique}"
+    evidently.create_project(name=project)
+    make_feature(evidently, project)
+    evidently.create_experiment(
+        project=project,
+        name="e",
+        treatments=[
+            {"name": "control", "feature": "f", "variation": "control"},
+            {"name": "treatment", "feature": "f", "variation": "treatment"},
+        ],
+        metricGoals=[METRICS[1]],
+    )
+    evidently.start_experiment(
+        project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
+    )
+    propagated(stack, ("evaluation", "results"))
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/e/aggregates"
+    key = httpx.get(url, timeout=10).json()["experimentKey"]
+    partitions = stack.settings.topic_partitions
+    exposed_at = time.time() - 30
+    records = []
+    for i in range(8):
+        entity = f"user-{i}"
+        right = topics.entity_partition(entity, partitions)
+        # Even entities: both records in a wrong partition; odd: the exposure only.
+        wrong = (right + 1) % partitions
+        assignment = {
+            "entityId": entity,
+            "kind": "experiment",
+            "experimentKey": key,
+            "treatment": ("control", "treatment")[i % 2],
+            "timestamp": exposed_at,
+        }
+        observation = {"k": key, "m": "clicks", "e": entity, "v": 2.0 + i, "ts": exposed_at + 5}
+        records.append((topics.ASSIGNMENTS, wrong, orjson.dumps(assignment)))
+        records.append(
+            (
+                topics.OBSERVATIONS,
+                wrong if i % 2 == 0 else right,
+                orjson.dumps([{**observation, "id": i}]),
+            )
+        )
+        # The same observation again, in the right partition: counted once in all.
+        records.append((topics.OBSERVATIONS, right, orjson.dumps([{**observation, "id": i}])))
+    asyncio.run(produce_to(stack.infrastructure.kafka_bootstrap_servers, records))
+
+    want = {
+        "control": [2.0 + i for i in range(0, 8, 2)],
+        "treatment": [2.0 + i for i in range(1, 8, 2)],
+    }
+    deadline = time.monotonic() + 60
+    got: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        got = httpx.get(url, timeout=10).json()["metrics"]["clicks"]
+        if all(got[t]["n"] == len(v) for t, v in want.items()):
+            break
+        time.sleep(0.25)
+    time.sleep(1)  # a second row, had one been made, would show by now
+    got = httpx.get(url, timeout=10).json()["metrics"]["clicks"]
+    for treatment, values in want.items():
+        assert got[treatment]["n"] == len(values), treatment
+        assert got[treatment]["mean"] == pytest.approx(float(np.mean(values)), rel=1e-12)
+    # What a restart or another worker would recover: every row of every entity in
+    # the entity's own changelog partition, never a second row elsewhere.
+    placed = asyncio.run(
+        changelog_partitions(stack.infrastructure.kafka_bootstrap_servers, key, partitions)
+    )
+    assert set(placed) == {f"user-{i}" for i in range(8)}
+    for entity, seen in placed.items():
+        assert seen == {topics.entity_partition(entity, partitions)}, entity
+
+
+async def changelog_partitions(
+    bootstrap: str, experiment_key: str, partitions: int
+) -> dict[str, set[int]]:
+    """Entity id -> the changelog partitions holding rows of it, for one experiment."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    topic = topics.changelog("entities")
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    placed: dict[str, set[int]] = defaultdict(set)
+    try:
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning()
+        end = await consumer.end_offsets(parts)
+        done = {tp for tp, o in end.items() if o == 0}
+        while len(done) < len(parts):
+            for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
+                for m in messages:
+                    row_key = orjson.loads(m.key)
+                    if row_key.startswith(experiment_key + "|"):
+                        placed[row_key.split("|", 1)[1]].add(tp.partition)
+                    if m.offset + 1 >= end[tp]:
+                        done.add(tp)
+    finally:
+        await consumer.stop()
+    return placed

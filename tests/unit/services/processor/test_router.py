@@ -44,7 +44,7 @@ def test_events_become_observations_in_their_entity_partition() -> None:
     assert routed.counts == {"routed": 300}
     seen = []
     for partition, value in routed.records:
-        for record in decode_observations(value):
+        for record in decode_observations(value).items:
             o = record.observation
             assert entity_partition(o.entity_id, 4) == partition
             seen.append((o.metric, o.entity_id, o.value))
@@ -65,7 +65,7 @@ def test_patterns_projects_and_bad_records() -> None:
     got = sorted(
         (r.observation.metric, r.observation.entity_id)
         for _, value in routed.records
-        for r in decode_observations(value)
+        for r in decode_observations(value).items
     )
     assert got == [("clicks", "a"), ("revenue", "c")]
 
@@ -73,7 +73,7 @@ def test_patterns_projects_and_bad_records() -> None:
 def test_arrays_are_capped_per_record() -> None:
     raws = [event("shop", {"user": "same", "clicks": 1}, f"e{i}") for i in range(1200)]
     routed = route(raws, lambda project: SPECS, 4)
-    assert [len(decode_observations(v)) for _, v in routed.records] == [500, 500, 200]
+    assert [len(decode_observations(v).items) for _, v in routed.records] == [500, 500, 200]
 
 
 class _Message:
@@ -157,3 +157,14 @@ async def test_a_batch_whose_partitions_moved_is_left_to_their_new_owner() -> No
     assert not await router.route_batch(consumer, producer, _batch())  # type: ignore[arg-type]
     assert consumer.seeks == []
     assert router.positions == {}
+
+
+async def test_a_revoked_partition_loses_its_position_and_lag() -> None:
+    from services.processor.router import _ForgetRevoked
+    from shared.observability import PROCESSOR_LAG
+
+    positions = {0: 15, 1: 7}
+    PROCESSOR_LAG.labels("verdict.events", "1").set(3)
+    await _ForgetRevoked(positions).on_partitions_revoked([TopicPartition("verdict.events", 1)])
+    assert positions == {0: 15}
+    assert ("verdict.events", "1") not in PROCESSOR_LAG._metrics
