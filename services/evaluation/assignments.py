@@ -72,7 +72,7 @@ class AssignmentPublisher:
         max_queue: int = 100_000,
         per_record: int = 200,
         slice_size: int = 4000,
-        linger: float = 0.05,
+        linger: float = 0.2,
     ) -> None:
         self.producer = producer
         self.linger = linger
