@@ -49,6 +49,21 @@ METRICS = [
 ]
 
 
+def create_experiment(evidently: Any, project: str, metrics: list[dict[str, Any]]) -> None:
+    """A project, feature "f" and experiment "e" (control and treatment), not started."""
+    evidently.create_project(name=project)
+    make_feature(evidently, project)
+    evidently.create_experiment(
+        project=project,
+        name="e",
+        treatments=[
+            {"name": "control", "feature": "f", "variation": "control"},
+            {"name": "treatment", "feature": "f", "variation": "treatment"},
+        ],
+        metricGoals=metrics,
+    )
+
+
 def payload(entity: str, kind: str, revenue: float | None, clicks: float | None) -> dict[str, Any]:
     details: dict[str, Any] = {}
     if revenue is not None:
@@ -104,33 +119,44 @@ def expected(
     }
 
 
-async def diagnose(
-    bootstrap: str, experiment_key: str, ledger: Ledger, exposures: dict[str, tuple[str, float]]
-) -> list[str]:
-    """On a mismatch, say which entity rows of the processor's table differ from the ledger."""
+async def changelog_rows(
+    bootstrap: str, experiment_key: str, partitions: int = 4
+) -> dict[str, list[tuple[int, Any]]]:
+    """Entity id -> its rows in the processor's changelog, in order, with their partitions."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     topic = topics.changelog("entities")
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
-    rows: dict[str, Any] = {}
+    rows: dict[str, list[tuple[int, Any]]] = defaultdict(list)
     try:
-        parts = [TopicPartition(topic, p) for p in range(4)]
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(parts)
         await consumer.seek_to_beginning()
         end = await consumer.end_offsets(parts)
         done = {tp for tp, o in end.items() if o == 0}
         while len(done) < len(parts):
-            batch = await consumer.getmany(timeout_ms=1000)
-            for tp, messages in batch.items():
+            for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
                 for m in messages:
                     key = orjson.loads(m.key)
                     if key.startswith(experiment_key + "|"):
-                        rows[key.split("|", 1)[1]] = orjson.loads(m.value) if m.value else None
+                        value = orjson.loads(m.value) if m.value else None
+                        rows[key.split("|", 1)[1]].append((tp.partition, value))
                     if m.offset + 1 >= end[tp]:
                         done.add(tp)
     finally:
         await consumer.stop()
+    return rows
+
+
+async def diagnose(
+    bootstrap: str, experiment_key: str, ledger: Ledger, exposures: dict[str, tuple[str, float]]
+) -> list[str]:
+    """On a mismatch, say which entity rows of the processor's table differ from the ledger."""
+    rows = {
+        entity: history[-1][1]
+        for entity, history in (await changelog_rows(bootstrap, experiment_key)).items()
+    }
     problems = []
     for entity, (treatment, _) in exposures.items():
         row = rows.get(entity)
@@ -162,17 +188,7 @@ def test_exact_aggregates_with_duplicates_and_a_processor_kill(
 ) -> None:
     rng = random.Random(7)
     project = f"ingest-{unique}"
-    evidently.create_project(name=project)
-    make_feature(evidently, project)
-    evidently.create_experiment(
-        project=project,
-        name="e",
-        treatments=[
-            {"name": "control", "feature": "f", "variation": "control"},
-            {"name": "treatment", "feature": "f", "variation": "treatment"},
-        ],
-        metricGoals=METRICS,
-    )
+    create_experiment(evidently, project, METRICS)
     ledger = Ledger()
     entities = [f"user-{i}" for i in range(160)]
     # Pre-exposure history (CUPED covariates), sent before the experiment even starts.
@@ -322,17 +338,7 @@ def test_records_in_the_wrong_partition_are_moved_and_counted_once(
     """A producer of one's own may miss the entity partition; the join moves such
     records to where the entity's row is, so no entity gets a second row."""
     project = f"moved-{unique}"
-    evidently.create_project(name=project)
-    make_feature(evidently, project)
-    evidently.create_experiment(
-        project=project,
-        name="e",
-        treatments=[
-            {"name": "control", "feature": "f", "variation": "control"},
-            {"name": "treatment", "feature": "f", "variation": "treatment"},
-        ],
-        metricGoals=[METRICS[1]],
-    )
+    create_experiment(evidently, project, [METRICS[1]])
     evidently.start_experiment(
         project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
     )
@@ -385,38 +391,9 @@ def test_records_in_the_wrong_partition_are_moved_and_counted_once(
         assert got[treatment]["mean"] == pytest.approx(float(np.mean(values)), rel=1e-12)
     # What a restart or another worker would recover: every row of every entity in
     # the entity's own changelog partition, never a second row elsewhere.
-    placed = asyncio.run(
-        changelog_partitions(stack.infrastructure.kafka_bootstrap_servers, key, partitions)
+    rows = asyncio.run(
+        changelog_rows(stack.infrastructure.kafka_bootstrap_servers, key, partitions)
     )
-    assert set(placed) == {f"user-{i}" for i in range(8)}
-    for entity, seen in placed.items():
-        assert seen == {topics.entity_partition(entity, partitions)}, entity
-
-
-async def changelog_partitions(
-    bootstrap: str, experiment_key: str, partitions: int
-) -> dict[str, set[int]]:
-    """Entity id -> the changelog partitions holding rows of it, for one experiment."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    topic = topics.changelog("entities")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    placed: dict[str, set[int]] = defaultdict(set)
-    try:
-        parts = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning()
-        end = await consumer.end_offsets(parts)
-        done = {tp for tp, o in end.items() if o == 0}
-        while len(done) < len(parts):
-            for tp, messages in (await consumer.getmany(timeout_ms=1000)).items():
-                for m in messages:
-                    row_key = orjson.loads(m.key)
-                    if row_key.startswith(experiment_key + "|"):
-                        placed[row_key.split("|", 1)[1]].add(tp.partition)
-                    if m.offset + 1 >= end[tp]:
-                        done.add(tp)
-    finally:
-        await consumer.stop()
-    return placed
+    assert set(rows) == {f"user-{i}" for i in range(8)}
+    for entity, history in rows.items():
+        assert {p for p, _ in history} == {topics.entity_partition(entity, partitions)}, entity
