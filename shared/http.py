@@ -56,11 +56,13 @@ async def http_error(_request: Request, exc: Exception) -> Response:
     return error_response("InternalServerException", exc.status_code, {"message": exc.detail})
 
 
+# What a client sees of an unexpected error; the details go to the service log.
+INTERNAL_ERROR_BODY = {"message": "internal error; see the service log"}
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(
-        "InternalServerException", 500, {"message": "internal error; see the service log"}
-    )
+    return error_response("InternalServerException", 500, INTERNAL_ERROR_BODY)
 
 
 EXCEPTION_HANDLERS = {

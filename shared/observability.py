@@ -15,7 +15,7 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -101,6 +101,13 @@ PROCESSOR_LAG = Gauge(
 )
 
 
+def count_records(topic: str, counts: Mapping[str, int]) -> None:
+    """Add one batch's outcome counts to ``verdict_processor_records_total``."""
+    for outcome, n in counts.items():
+        if n:
+            PROCESSOR_RECORDS.labels(topic, outcome).inc(n)
+
+
 def forget_lag(topic: str, partition: int) -> None:
     """Drop a revoked partition's lag gauge, which would otherwise keep its last value."""
     with contextlib.suppress(KeyError):
@@ -116,7 +123,7 @@ class EvaluationCounts:
 
     A labelled prometheus-client Counter costs a label lookup and a lock per
     increment; on the evaluation path, 20 times per batch request, that was
-    9% of the service's CPU under load (py-spy; README, Benchmarks).
+    9% of the service's CPU under load (py-spy, wrk on BatchEvaluateFeature).
     """
 
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:

@@ -8,7 +8,7 @@ One Kafka record carries many assignments: a JSON array of those whose entity
 ids share an entity partition (``topics.entity_partition``), where each meets
 its entity's observations. One record per assignment cost ~15 µs of producer
 work each, and at full evaluation load the sender fell behind and shed 72% of
-them (measured; README, Benchmarks); the processor pays per record as well. The
+them (measured with wrk when batching came in); the processor pays per record too. The
 queue is sent in slices so that a long backlog never holds the event loop.
 """
 

@@ -22,6 +22,7 @@ from prometheus_client.metrics import Histogram as HistogramChild
 from services.evaluation.dataplane import DataPlane
 from shared import serialization
 from shared.errors import VerdictError
+from shared.http import INTERNAL_ERROR_BODY
 from shared.observability import HTTP_LATENCY, HTTP_REQUESTS, incoming_request_id, request_id_var
 from shared.routing import collapse_arn_segments
 
@@ -89,7 +90,7 @@ class EvaluationFastPath:
                 log.exception("unhandled error on POST %s", path)
                 status = 500
                 headers = [(b"x-amzn-errortype", b"InternalServerException")]
-                payload = serialization.dumps({"message": "internal error; see the service log"})
+                payload = serialization.dumps(INTERNAL_ERROR_BODY)
             await send(
                 {
                     "type": "http.response.start",

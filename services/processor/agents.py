@@ -26,8 +26,9 @@ import orjson
 
 from services.processor.aggregates import PartitionAggregates
 from services.processor.app import app, config, settings
-from services.processor.join import Update, fold, split_entity_key, target
+from services.processor.join import Update, entity_of, fold, split_entity_key, target
 from services.processor.records import (
+    ITEMS_PER_RECORD,
     AssignmentRecord,
     Decoded,
     MalformedRecord,
@@ -40,7 +41,7 @@ from services.processor.router import EventRouter
 from services.processor.tables import LiveRow, entities, partition_of, state_of
 from shared import serialization, topics
 from shared.domain.aggregation import EntityState
-from shared.observability import PROCESSOR_RECORDS, forget_lag
+from shared.observability import count_records, forget_lag
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,6 @@ CHANGELOG = topics.changelog("entities")
 aggregates = PartitionAggregates(settings.bucket_seconds)
 # (topic, partition) -> next offset to process: the consumer-lag gauge's reference.
 positions: dict[tuple[str, int], int] = {}
-
-
-def _count(topic: str, counts: Counter[str]) -> None:
-    for outcome, n in counts.items():
-        if n:
-            PROCESSOR_RECORDS.labels(topic, outcome).inc(n)
 
 
 router = EventRouter(
@@ -118,10 +113,6 @@ async def _known(updates: list[Update], counts: Counter[str]) -> list[Update]:
     return known
 
 
-def _entity_of(update: Update) -> str:
-    return target(update)[1]
-
-
 def _encode(topic: str, updates: list[Update]) -> bytes:
     if topic == topics.OBSERVATIONS:
         return encode_observations([u for u in updates if isinstance(u, ObservationRecord)])
@@ -150,7 +141,7 @@ class Batch:
         self.counts[topic]["malformed"] += malformed
         here = self.updates.setdefault(partition, [])
         for update in await _known(updates, self.counts[topic]):
-            if topics.entity_partition(_entity_of(update), P) == partition:
+            if topics.entity_partition(entity_of(update), P) == partition:
                 here.append(update)
             else:
                 # Written to another partition than its entity's (a producer of one's
@@ -160,7 +151,9 @@ class Batch:
 
     async def apply(self) -> None:
         for topic, updates in self.misplaced.items():
-            for partition, chunk in topics.by_entity_partition(updates, _entity_of, P, 500):
+            for partition, chunk in topics.by_entity_partition(
+                updates, entity_of, P, ITEMS_PER_RECORD
+            ):
                 await self.send(topic, None, _encode(topic, chunk), partition)
             self.counts[topic]["moved"] += len(updates)
         for partition, updates in self.updates.items():
@@ -172,7 +165,7 @@ class Batch:
         # flush before a commit waits for sends but does not fail on a lost one.
         await asyncio.gather(*self.deliveries)
         for topic, topic_counts in self.counts.items():
-            _count(topic, topic_counts)
+            count_records(topic, topic_counts)
 
     async def _join_partition(self, partition: int, updates: list[Update]) -> None:
         folded = fold(updates, _load)

@@ -39,9 +39,3 @@ class ProcessorConfig:
                 specs[x.project].extend(metric_specs(x))
         self.specs = dict(specs)
         self.metrics = metrics
-
-    async def metrics_for(self, key: str) -> tuple[str, ...] | None:
-        """An experiment's metrics; catches up once if the feed has not seen it yet."""
-        if key not in self.metrics:
-            await self.follower.catch_up()
-        return self.metrics.get(key)

@@ -36,6 +36,10 @@ def target(update: Update) -> tuple[str, str]:
     return o.experiment_key, o.entity_id
 
 
+def entity_of(update: Update) -> str:
+    return target(update)[1]
+
+
 def step(state: EntityState, update: Update) -> EntityState:
     """The state after one update; the same object when the update changes nothing."""
     if isinstance(update, AssignmentRecord):

@@ -90,6 +90,11 @@ class ObservationRecord:
         )
 
 
+# Items per array record on verdict.observations (~100 B each), and per record the
+# join moves to its entity partition: well under the producer's 256 KB batches.
+ITEMS_PER_RECORD = 500
+
+
 def encode_observations(records: list[ObservationRecord]) -> bytes:
     return serialization.dumps([r.to_json() for r in records])
 

@@ -25,7 +25,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from services.processor.join import entity_of
 from services.processor.records import (
+    ITEMS_PER_RECORD,
     MalformedRecord,
     ObservationRecord,
     decode_metric_event,
@@ -33,13 +35,11 @@ from services.processor.records import (
 )
 from shared import topics
 from shared.domain.observations import MetricSpec, observe
-from shared.observability import PROCESSOR_RECORDS, forget_lag
+from shared.observability import count_records, forget_lag
 
 log = logging.getLogger(__name__)
 
 ROUTER_GROUP = f"{topics.PROCESSOR_APP_ID}-router"
-# Observations per record on verdict.observations (~100 B each).
-OBSERVATIONS_PER_RECORD = 500
 
 SpecsFor = Callable[[str], Sequence[MetricSpec]]
 
@@ -50,10 +50,6 @@ class Routed:
 
     records: list[tuple[int, bytes]] = field(default_factory=list)  # (partition, array)
     counts: Counter[str] = field(default_factory=Counter)
-
-
-def _entity_of(record: ObservationRecord) -> str:
-    return record.observation.entity_id
 
 
 def route(raws: Iterable[bytes], specs_for: SpecsFor, partitions: int) -> Routed:
@@ -71,7 +67,7 @@ def route(raws: Iterable[bytes], specs_for: SpecsFor, partitions: int) -> Routed
         for observation in observe(specs_for(event.project), event.data):
             observations.append(ObservationRecord(observation, event.timestamp, event.event_id))
     for partition, chunk in topics.by_entity_partition(
-        observations, _entity_of, partitions, OBSERVATIONS_PER_RECORD
+        observations, entity_of, partitions, ITEMS_PER_RECORD
     ):
         out.records.append((partition, encode_observations(chunk)))
     return out
@@ -174,8 +170,7 @@ class EventRouter:
         await consumer.commit(offsets)
         for tp, offset in offsets.items():
             self.positions[tp.partition] = offset
-        for outcome, n in routed.counts.items():
-            PROCESSOR_RECORDS.labels(topics.EVENTS, outcome).inc(n)
+        count_records(topics.EVENTS, routed.counts)
 
     async def lag(self) -> dict[int, int]:
         """Records between what was routed and each assigned partition's end."""

@@ -40,7 +40,7 @@ def lookup(data: Mapping[str, object], path: tuple[str, ...]) -> object | None:
     current: object = data
     for part in path:
         # dict, not Mapping: event data is decoded JSON, and an ABC isinstance check
-        # was 7% of the processor's CPU (py-spy; README, Benchmarks).
+        # was 7% of the processor's CPU (py-spy, under the ingestion benchmark).
         if not isinstance(current, dict) or part not in current:
             return None
         current = current[part]

@@ -173,14 +173,7 @@ async def diagnose(
 
 
 async def produce_direct(bootstrap: str, records: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        for key, value in records:
-            await producer.send(topics.EVENTS, value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    await produce_to(bootstrap, [(topics.EVENTS, None, value, key) for key, value in records])
 
 
 def test_exact_aggregates_with_duplicates_and_a_processor_kill(
@@ -321,12 +314,15 @@ def test_exact_aggregates_with_duplicates_and_a_processor_kill(
         assert g["series"][-1]["mean"] == pytest.approx(w["mean"], rel=1e-9)
 
 
-async def produce_to(bootstrap: str, records: list[tuple[str, int, bytes]]) -> None:
+async def produce_to(
+    bootstrap: str, records: list[tuple[str, int | None, bytes, bytes | None]]
+) -> None:
+    """(topic, partition or None, value, key or None) records, as a producer of one's own."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        for topic, partition, value in records:
-            await producer.send(topic, value, partition=partition)
+        for topic, partition, value, key in records:
+            await producer.send(topic, value, key=key, partition=partition)
         await producer.flush()
     finally:
         await producer.stop()
@@ -347,7 +343,7 @@ def test_records_in_the_wrong_partition_are_moved_and_counted_once(
     key = httpx.get(url, timeout=10).json()["experimentKey"]
     partitions = stack.settings.topic_partitions
     exposed_at = time.time() - 30
-    records = []
+    records: list[tuple[str, int | None, bytes, bytes | None]] = []
     for i in range(8):
         entity = f"user-{i}"
         right = topics.entity_partition(entity, partitions)
@@ -361,16 +357,11 @@ def test_records_in_the_wrong_partition_are_moved_and_counted_once(
             "timestamp": exposed_at,
         }
         observation = {"k": key, "m": "clicks", "e": entity, "v": 2.0 + i, "ts": exposed_at + 5}
-        records.append((topics.ASSIGNMENTS, wrong, orjson.dumps(assignment)))
-        records.append(
-            (
-                topics.OBSERVATIONS,
-                wrong if i % 2 == 0 else right,
-                orjson.dumps([{**observation, "id": i}]),
-            )
-        )
+        one = orjson.dumps([{**observation, "id": i}])
+        records.append((topics.ASSIGNMENTS, wrong, orjson.dumps(assignment), None))
+        records.append((topics.OBSERVATIONS, wrong if i % 2 == 0 else right, one, None))
         # The same observation again, in the right partition: counted once in all.
-        records.append((topics.OBSERVATIONS, right, orjson.dumps([{**observation, "id": i}])))
+        records.append((topics.OBSERVATIONS, right, one, None))
     asyncio.run(produce_to(stack.infrastructure.kafka_bootstrap_servers, records))
 
     want = {
