@@ -102,9 +102,9 @@ def cmd_serve(settings: Settings, service: str) -> int:
     import uvicorn
 
     if service == "frontdoor":
-        from infra.frontdoor import FrontDoor
+        from infra.frontdoor import create_app as frontdoor_app
 
-        asgi: object = FrontDoor(settings)
+        asgi: object = frontdoor_app(settings)
         port = settings.port
     elif service == "command":
         from services.command.app import create_app as command_app
@@ -143,7 +143,7 @@ def cmd_migrate(settings: Settings) -> int:
 
 
 def cmd_nginx_conf(settings: Settings, output: Path | None) -> int:
-    from shared.routing import nginx_conf
+    from shared.edge.routing import nginx_conf
 
     text = nginx_conf(
         {"command": "command:8081", "evaluation": "evaluation:8082", "results": "results:8083"}

@@ -1,17 +1,28 @@
 """One front door: a single port serving the whole Evidently API.
 
-A small ASGI reverse proxy over ``shared.routing``: a boto3 client needs one
-``endpoint_url``. docker-compose puts nginx, rendered from the same table, here.
+The same edge the services run (``shared/edge``): it matches the route table,
+validates labels and body, and answers a bad request itself; a good one goes to
+the service that owns the operation with its raw path unchanged, so that
+service's edge sees exactly what the client sent. docker-compose puts nginx,
+rendered from the same table, here.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 
+from shared import serialization
 from shared.config import Settings
-from shared.routing import SERVICES, collapse_arn_segments, service_for
+from shared.edge.app import Call, Edge, Reply
+from shared.edge.errors import render_error
+from shared.edge.openapi import openapi_document
+from shared.edge.routing import UPSTREAMS, Service
+from shared.errors import ServiceUnavailableException
+from shared.health import LOCAL_HANDLERS
 
 _HOP_BY_HOP = {
     b"connection",
@@ -25,24 +36,16 @@ _HOP_BY_HOP = {
 }
 
 
-class FrontDoor:
+class Forwarder:
     def __init__(self, settings: Settings) -> None:
-        self.upstreams = {s: settings.upstream(s) for s in SERVICES}
+        self.upstreams = {s: settings.upstream(s.value) for s in UPSTREAMS}
         self.client: httpx.AsyncClient | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        assert scope["type"] == "http"
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        target = self.upstreams[service_for(collapse_arn_segments(raw_path))] + raw_path
+    async def __call__(
+        self, service: Service, scope: dict[str, Any], body: bytes, send: Any
+    ) -> None:
+        raw = scope.get("raw_path")
+        target = self.upstreams[service] + (raw.decode("latin-1") if raw else scope["path"])
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP]
@@ -52,37 +55,43 @@ class FrontDoor:
                 scope["method"], target, headers=headers, content=body
             )
         except httpx.HTTPError as exc:
-            await _respond(
-                send,
-                503,
-                [
-                    (b"x-amzn-errortype", b"ServiceUnavailableException"),
-                    (b"content-type", b"application/json"),
-                ],
-                b'{"message": "upstream unavailable: ' + type(exc).__name__.encode() + b'"}',
+            status, out, payload = render_error(
+                ServiceUnavailableException(f"{service} unavailable: {type(exc).__name__}")
             )
+            await _respond(send, status, out, payload)
             return
-        out_headers = [
-            (k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in _HOP_BY_HOP
-        ]
-        await _respond(send, upstream.status_code, out_headers, upstream.content)
-
-    async def _lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                self.client = httpx.AsyncClient(
-                    timeout=httpx.Timeout(60.0), limits=httpx.Limits(max_keepalive_connections=64)
-                )
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self.client is not None:
-                    await self.client.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        out = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in _HOP_BY_HOP]
+        await _respond(send, upstream.status_code, out, upstream.content)
 
 
 async def _respond(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: Settings) -> Edge:
+    forwarder = Forwarder(settings)
+    openapi = serialization.dumps(openapi_document())
+
+    def serve_openapi(_call: Call) -> Reply:
+        return Reply(content=openapi)
+
+    @asynccontextmanager
+    async def lifespan(edge: Edge) -> AsyncIterator[None]:
+        forwarder.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(60.0), limits=httpx.Limits(max_keepalive_connections=64)
+        )
+        edge.state.readiness = lambda: (True, {})
+        try:
+            yield
+        finally:
+            await forwarder.client.aclose()
+
+    return Edge(
+        Service.FRONTDOOR,
+        {**LOCAL_HANDLERS, "OpenApi": serve_openapi},
+        settings.arns(),
+        lifespan=lifespan,
+        forward=forwarder,
+    )

@@ -6,10 +6,13 @@ docker-compose check have one list to agree with.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+
+from shared.domain.arn import ArnScheme
 
 # name of the environment variable -> Settings field
 ENVIRONMENT_VARIABLES: dict[str, str] = {
@@ -35,6 +38,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "VERDICT_SNAPSHOT_INTERVAL": "snapshot_interval",
     "VERDICT_RESULTS_MIN_ENTITIES": "results_min_entities",
     "VERDICT_RESULTS_MIN_SECONDS": "results_min_seconds",
+    "VERDICT_TOKEN_KEY": "token_key",
 }
 
 
@@ -78,11 +82,24 @@ class Settings(BaseModel):
         default=1.0, gt=0, description="seconds between the processor's aggregate snapshots"
     )
 
+    token_key: str | None = Field(
+        default=None,
+        description="HMAC key of pagination tokens; unset derives one from DATABASE_URL",
+    )
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         values = {field: env[var] for var, field in ENVIRONMENT_VARIABLES.items() if env.get(var)}
         return cls.model_validate(values)
+
+    def arns(self) -> ArnScheme:
+        return ArnScheme(self.region, self.account_id)
+
+    def pagination_key(self) -> bytes:
+        """Every command replica sharing a database signs and opens the same tokens."""
+        secret = self.token_key or f"verdict-pagination:{self.database_url or ''}"
+        return hashlib.sha256(secret.encode()).digest()
 
     def upstream(self, service: str) -> str:
         override = {

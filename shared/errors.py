@@ -27,12 +27,17 @@ class ValidationException(VerdictError):
     code = "ValidationException"
 
     def __init__(
-        self, message: str, field: str | None = None, reason: str = "fieldValidationFailed"
+        self,
+        message: str,
+        field: str | None = None,
+        reason: str = "fieldValidationFailed",
+        field_list: list[dict[str, str]] | None = None,
     ):
         # The message always names the field: boto3 users see only the message.
         if field and field not in message:
             message = f"{field}: {message}"
-        field_list = [{"name": field, "message": message}] if field else None
+        if field_list is None and field:
+            field_list = [{"name": field, "message": message}]
         super().__init__(message, reason=reason, fieldList=field_list)
 
 

@@ -1,33 +1,32 @@
-"""/healthz (alive) and /readyz (connected and caught up), the same on every service."""
+"""What every process answers itself, outside the model: /healthz (alive), /readyz
+(connected and caught up), /metrics (Prometheus text format)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from shared.http import json_response
+from shared.edge.app import Call, Reply
 
 ReadinessCheck = Callable[[], tuple[bool, dict[str, object]]]
 
 
-async def healthz(_request: Request) -> Response:
-    return json_response({"status": "alive"})
+def healthz(_call: Call) -> Any:
+    return {"status": "alive"}
 
 
-async def readyz(request: Request) -> Response:
-    check: ReadinessCheck | None = getattr(request.app.state, "readiness", None)
+def readyz(call: Call) -> Reply:
+    check: ReadinessCheck | None = getattr(call.state, "readiness", None)
     if check is None:
-        return json_response({"status": "starting"}, status=503)
+        return Reply({"status": "starting"}, 503)
     ready, detail = check()
-    return json_response(
-        {"status": "ready" if ready else "not ready", **detail}, 200 if ready else 503
-    )
+    return Reply({"status": "ready" if ready else "not ready", **detail}, 200 if ready else 503)
 
 
-health_routes = [
-    Route("/healthz", healthz, methods=["GET"]),
-    Route("/readyz", readyz, methods=["GET"]),
-]
+def metrics(_call: Call) -> Reply:
+    return Reply(content=generate_latest(), media_type=CONTENT_TYPE_LATEST.encode())
+
+
+LOCAL_HANDLERS = {"Healthz": healthz, "Readyz": readyz, "Metrics": metrics}

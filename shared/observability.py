@@ -4,7 +4,7 @@ Metric names follow Prometheus conventions: a ``verdict_`` prefix, base units
 as suffixes (``_seconds``), ``_total`` on counters. One ASGI middleware gives
 every request an id (``x-request-id`` in, or a new one; ``x-amzn-RequestId``
 out, as AWS services answer) and records requests and latency per Evidently
-operation.
+operation: that is the edge's (``shared/edge/app.py``).
 """
 
 from __future__ import annotations
@@ -14,24 +14,18 @@ import contextvars
 import logging
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -149,59 +143,12 @@ class EvaluationCounts:
 EVALUATIONS = EvaluationCounts()
 
 
-def operation_name(endpoint: Any) -> str:
-    name = getattr(endpoint, "__name__", None)
-    if not name:
-        return "Unknown"
-    return "".join(part.capitalize() for part in name.split("_"))
-
-
 def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The caller's request id: x-request-id, or the id botocore puts on every call."""
     for key, value in headers:
         if key in (b"x-request-id", b"amz-sdk-invocation-id"):
             return value.decode("latin-1")
     return None
-
-
-class ObservabilityMiddleware:
-    def __init__(self, app: Any, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        rid = incoming_request_id(scope["headers"]) or str(uuid.uuid4())
-        token = request_id_var.set(rid)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-amzn-requestid", rid.encode()),
-                ]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            operation = operation_name(scope.get("endpoint"))
-            HTTP_LATENCY.labels(self.service, operation).observe(time.perf_counter() - started)
-            HTTP_REQUESTS.labels(self.service, operation, str(status)).inc()
-            request_id_var.reset(token)
-
-
-async def metrics(_request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-metrics_routes = [Route("/metrics", metrics, methods=["GET"])]
 
 
 class JsonFormatter(logging.Formatter):

@@ -6,34 +6,40 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
-from starlette.applications import Starlette
-
+from services.evaluation import dataplane, events
 from services.evaluation.assignments import AssignmentPublisher
 from services.evaluation.dataplane import DataPlane
-from services.evaluation.fastpath import EvaluationFastPath
 from services.evaluation.publisher import Publisher, create_producer
-from services.evaluation.routes import routes
 from services.evaluation.rules import RulesCache
 from services.evaluation.sticky import StickyPersistence, StickyStore
 from shared import topics
 from shared.config import Settings
-from shared.domain.arn import ArnScheme
 from shared.domain.evaluation import experiment_key
 from shared.domain.projection import ConfigView, apply
+from shared.edge.app import Edge
+from shared.edge.routing import Service
 from shared.eventstore import EventStore, create_pool
 from shared.feed import Feed
-from shared.http import service_app
+from shared.health import LOCAL_HANDLERS
 from shared.migrations import migrate
 
+HANDLERS = {
+    "EvaluateFeature": dataplane.evaluate_feature,
+    "BatchEvaluateFeature": dataplane.batch_evaluate_feature,
+    "PutProjectEvents": events.put_project_events,
+    **LOCAL_HANDLERS,
+}
 
-def create_app(settings: Settings) -> EvaluationFastPath:
+
+def create_app(settings: Settings) -> Edge:
     database_url = settings.database_url
     bootstrap = settings.kafka_bootstrap_servers
     if not database_url or not bootstrap:
         raise RuntimeError("the evaluation service needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    arns = settings.arns()
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(edge: Edge) -> AsyncIterator[None]:
         await migrate(database_url)
         await topics.ensure_topics(
             bootstrap, topics.verdict_topics(settings.topic_partitions, settings.topic_replication)
@@ -61,21 +67,20 @@ def create_app(settings: Settings) -> EvaluationFastPath:
         await producer.start()
         assignments = AssignmentPublisher(producer, topics.ASSIGNMENTS)
         await assignments.start()
-        app.state.view = view
-        app.state.publisher = Publisher(producer, topics.EVENTS)
-        fast.plane = DataPlane(
-            view, rules, sticky, assignments, ArnScheme(settings.region, settings.account_id)
+        edge.state.view = view
+        edge.state.publisher = Publisher(producer, topics.EVENTS)
+        edge.state.plane = DataPlane(view, rules, sticky, assignments, arns)
+        edge.state.readiness = lambda: (
+            feed.lag == 0,
+            {"position": feed.position, "lag": feed.lag},
         )
-        app.state.readiness = lambda: (feed.lag == 0, {"position": feed.position, "lag": feed.lag})
         try:
             yield
         finally:
-            fast.plane = None
             await assignments.stop()
             await producer.stop()
             await persistence.stop()
             await feed.stop()
             await pool.close()
 
-    fast = EvaluationFastPath(service_app("evaluation", routes, lifespan))
-    return fast
+    return Edge(Service.EVALUATION, HANDLERS, arns, lifespan=lifespan)

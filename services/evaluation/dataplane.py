@@ -3,7 +3,7 @@
 No database round trip happens here: the rules are compiled from the view the
 feed keeps current; sticky assignments and assignment events leave through
 queues that background tasks drain. The functions take bytes and return the
-response document, so the ASGI edge (``fastpath``) stays a thin shell.
+response document; the edge (``shared/edge``) did the HTTP.
 """
 
 from __future__ import annotations
@@ -12,20 +12,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from services.evaluation.assignments import Assignment, AssignmentPublisher
 from services.evaluation.rules import RulesCache
 from services.evaluation.sticky import StickyStore
 from shared import serialization
-from shared.domain.arn import ArnScheme, project_name
+from shared.domain.arn import ArnScheme
 from shared.domain.evaluation import Evaluation, FeatureRules, evaluate
 from shared.domain.projection import ConfigView
+from shared.edge.app import Call
 from shared.errors import ResourceNotFoundException, VerdictError
 from shared.observability import EVALUATIONS, EvaluationCounts
-from shared.wire import evaluation as we
 from shared.wire import render
-from shared.wire.common import json_object, parse, validation_error
+from shared.wire.common import json_object
 
 
 def parse_context(raw: str | None) -> dict[str, Any]:
@@ -59,8 +57,7 @@ class DataPlane:
         found = self.rules.get(project, feature)
         if found is not None:
             return found
-        if self.view.project(project) is None:
-            raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
+        self.project_exists(project)
         raise ResourceNotFoundException(
             f"feature {feature} does not exist in project {project}", feature, "Feature"
         )
@@ -94,39 +91,48 @@ class DataPlane:
             )
         return evaluation
 
-    def evaluate_feature(self, project: str, feature: str, body: bytes, rid: str) -> Any:
-        project = project_name(project)
-        req = parse(we.EvaluateFeatureRequest, body, project=project, feature=feature)
-        return render_evaluation(
-            self.decide(project, req.feature, req.entityId, req.evaluationContext, rid)
-        )
+    def project_exists(self, project: str) -> None:
+        if self.view.project(project) is None:
+            raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
 
-    def batch_evaluate_feature(self, project: str, body: bytes, rid: str) -> Any:
-        project = project_name(project)
-        req = parse(we.BatchEvaluateFeatureRequest, body, project=project)
-        project_arn = self.arns.project(project)
-        results = []
-        for raw in req.requests:
-            # One bad request never fails the others: each is validated on its own.
-            result: dict[str, Any] = {
-                "project": project_arn,
-                "feature": str(raw.get("feature", "")),
-                "entityId": str(raw.get("entityId", "")),
-            }
-            try:
-                try:
-                    one = we.EvaluationRequest.model_validate(raw)
-                except ValidationError as exc:
-                    raise validation_error(exc) from None
-                result.update(
-                    render_evaluation(
-                        self.decide(project, one.feature, one.entityId, one.evaluationContext, rid)
-                    )
-                )
-            except VerdictError as exc:
-                result["reason"] = "ERROR"
-                result["details"] = serialization.dumps(
-                    {"error": {"code": exc.code, "message": exc.message}}
-                ).decode()
-            results.append(result)
-        return {"results": results}
+
+# The handlers: the edge has validated the input against the model already.
+
+
+def evaluate_feature(call: Call) -> Any:
+    plane: DataPlane = call.state.plane
+    given = call.input
+    return render_evaluation(
+        plane.decide(
+            given["project"],
+            given["feature"],
+            given["entityId"],
+            given.get("evaluationContext"),
+            call.request_id,
+        )
+    )
+
+
+def batch_evaluate_feature(call: Call) -> Any:
+    plane: DataPlane = call.state.plane
+    project = call.input["project"]
+    plane.project_exists(project)
+    project_arn = plane.arns.project(project)
+    results = []
+    for one in call.input["requests"]:
+        feature, entity_id = one["feature"], one["entityId"]
+        result: dict[str, Any] = {"project": project_arn, "feature": feature, "entityId": entity_id}
+        try:
+            evaluation = plane.decide(
+                project, feature, entity_id, one.get("evaluationContext"), call.request_id
+            )
+            result.update(render_evaluation(evaluation))
+        except VerdictError as exc:
+            # What only the server knows (an unknown feature, a context that is not a
+            # JSON object) fails its own item; the model's checks failed the request.
+            result["reason"] = "ERROR"
+            result["details"] = serialization.dumps(
+                {"error": {"code": exc.code, "message": exc.message}}
+            ).decode()
+        results.append(result)
+    return {"results": results}

@@ -5,32 +5,39 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from starlette.applications import Starlette
-
-from services.results.routes import routes
+from services.results import endpoints
 from services.results.source import AggregateSource
 from shared import topics
 from shared.config import Settings
+from shared.edge.app import Edge
+from shared.edge.routing import Service
 from shared.follower import ConfigFollower
-from shared.http import service_app
+from shared.health import LOCAL_HANDLERS
+
+HANDLERS = {
+    "GetExperimentResults": endpoints.get_experiment_results,
+    "GetExperimentAnalysis": endpoints.experiment_analysis,
+    "GetExperimentAggregates": endpoints.experiment_aggregates,
+    **LOCAL_HANDLERS,
+}
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> Edge:
     bootstrap = settings.kafka_bootstrap_servers
     database_url = settings.database_url
     if not bootstrap or not database_url:
         raise RuntimeError("the results service needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(edge: Edge) -> AsyncIterator[None]:
         follower = ConfigFollower(database_url, name="results")
         await follower.start()
         source = AggregateSource(bootstrap, topics.AGGREGATES)
         await source.start()
-        app.state.follower = follower
-        app.state.source = source
-        app.state.settings = settings
-        app.state.readiness = lambda: (
+        edge.state.follower = follower
+        edge.state.source = source
+        edge.state.settings = settings
+        edge.state.readiness = lambda: (
             source.caught_up.is_set() and follower.lag == 0,
             {"cells": len(source.rows), "lag": follower.lag, "position": follower.position},
         )
@@ -40,5 +47,4 @@ def create_app(settings: Settings) -> Starlette:
             await source.stop()
             await follower.stop()
 
-    app: Starlette = service_app("results", routes, lifespan)
-    return app
+    return Edge(Service.RESULTS, HANDLERS, settings.arns(), lifespan=lifespan)

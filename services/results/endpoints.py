@@ -6,19 +6,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from services.results import report
 from services.results.source import AggregateSource
 from shared.config import Settings
 from shared.domain.aggregation import Cell, cumulative
-from shared.domain.arn import project_name
 from shared.domain.evaluation import experiment_key
 from shared.domain.experiment import Experiment
+from shared.edge.app import Call
 from shared.errors import ResourceNotFoundException, ValidationException
 from shared.follower import ConfigFollower
-from shared.http import json_response
 from shared.observability import RESULTS_COMPUTATION
 from shared.wire.common import parse
 from shared.wire.results import GetExperimentResultsRequest
@@ -27,10 +23,10 @@ MAX_WINDOW = timedelta(days=30)
 DEFAULT_PERIOD = 86_400
 
 
-def find_experiment(request: Request) -> Experiment:
-    follower: ConfigFollower = request.app.state.follower
-    project = project_name(request.path_params["project"])
-    name = request.path_params["experiment"]
+def find_experiment(call: Call) -> Experiment:
+    follower: ConfigFollower = call.state.follower
+    project = call.input["project"]
+    name = call.input["experiment"]
     if follower.view.project(project) is None:
         raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
     experiment = follower.view.experiment(project, name)
@@ -56,10 +52,10 @@ def _summary(cells: list[Cell]) -> dict[str, Any]:
     }
 
 
-async def experiment_aggregates(request: Request) -> Response:
+def experiment_aggregates(call: Call) -> Any:
     """Per metric and treatment: the cumulative sufficient statistics, and per bucket."""
-    experiment = find_experiment(request)
-    source: AggregateSource = request.app.state.source
+    experiment = find_experiment(call)
+    source: AggregateSource = call.state.source
     key = experiment_key(experiment)
     cells = source.cells(key)
     metrics: dict[str, dict[str, Any]] = {}
@@ -75,14 +71,12 @@ async def experiment_aggregates(request: Request) -> Response:
                 series.append({"bucket": b, **_summary([cell for _, cell in mine[: i + 1]])})
             per_treatment[treatment] = {**_summary([cell for _, cell in mine]), "series": series}
         metrics[metric] = per_treatment
-    return json_response(
-        {
-            "experiment": experiment.name,
-            "experimentKey": key,
-            "bucketSeconds": source.bucket_seconds.get(key),
-            "metrics": metrics,
-        }
-    )
+    return {
+        "experiment": experiment.name,
+        "experimentKey": key,
+        "bucketSeconds": source.bucket_seconds.get(key),
+        "metrics": metrics,
+    }
 
 
 def _window(
@@ -106,15 +100,15 @@ class NotStarted(Exception):
 
 
 def _collect_looks(
-    request: Request,
+    call: Call,
     experiment: Experiment,
     metrics: list[str],
     window: tuple[float, float],
     period: int | None,
 ) -> report.Looks:
     """The cumulative statistics of every metric and treatment at each period's end."""
-    source: AggregateSource = request.app.state.source
-    settings: Settings = request.app.state.settings
+    source: AggregateSource = call.state.source
+    settings: Settings = call.state.settings
     key = experiment_key(experiment)
     bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
     times = report.look_times(*window, _period(period, bucket_seconds))
@@ -122,8 +116,8 @@ def _collect_looks(
     return report.collect(source.cells(key), metrics, treatments, times, bucket_seconds)
 
 
-def _gates_pass(request: Request, experiment: Experiment, looks: report.Looks, metric: str) -> bool:
-    settings: Settings = request.app.state.settings
+def _gates_pass(call: Call, experiment: Experiment, looks: report.Looks, metric: str) -> bool:
+    settings: Settings = call.state.settings
     assert experiment.started_at is not None
     if time.time() - experiment.started_at.timestamp() < settings.results_min_seconds:
         return False
@@ -143,14 +137,9 @@ def _period(period: int | None, bucket_seconds: int) -> int:
     return chosen
 
 
-async def get_experiment_results(request: Request) -> Response:
-    req = parse(
-        GetExperimentResultsRequest,
-        await request.body(),
-        project=request.path_params["project"],
-        experiment=request.path_params["experiment"],
-    )
-    experiment = find_experiment(request)
+def get_experiment_results(call: Call) -> Any:
+    req = parse(GetExperimentResultsRequest, call.input)
+    experiment = find_experiment(call)
     metric = req.metricNames[0]
     metrics = [g.definition.name for g in experiment.config.metric_goals]
     if metric not in metrics:
@@ -163,15 +152,22 @@ async def get_experiment_results(request: Request) -> Response:
         raise ValidationException(
             f"experiment {experiment.name} has no treatments {unknown}", field="treatmentNames"
         )
+    started = experiment.started_at
+    if req.endTime is not None and started is not None and req.endTime - started > MAX_WINDOW:
+        # GetExperimentResults: endTime "must be no longer than 30 days after the
+        # experiment start time".
+        raise ValidationException(
+            "endTime must be at most 30 days after the experiment's start", field="endTime"
+        )
     empty = {"resultsData": [], "reports": [], "timestamps": [], "details": report.NOT_ENOUGH}
     try:
         window = _window(experiment, req.startTime, req.endTime)
     except NotStarted:
-        return json_response(empty)
+        return empty
     with RESULTS_COMPUTATION.labels("GetExperimentResults").time():
-        looks = _collect_looks(request, experiment, [metric], window, req.period)
-        if not _gates_pass(request, experiment, looks, metric):
-            return json_response(empty)
+        looks = _collect_looks(call, experiment, [metric], window, req.period)
+        if not _gates_pass(call, experiment, looks, metric):
+            return empty
         analysis = report.run(experiment, looks, [metric])
     body = report.evidently_results(
         analysis,
@@ -181,53 +177,46 @@ async def get_experiment_results(request: Request) -> Response:
         req.resultStats or ["BaseStat", "TreatmentEffect", "ConfidenceInterval", "PValue"],
         req.reportNames or [],
     )
-    return json_response(body)
+    return body
 
 
-async def experiment_analysis(request: Request) -> Response:
+def experiment_analysis(call: Call) -> Any:
     """The full analysis: every metric, raw and adjusted p-values, power, projected run time.
 
     Query: ``asOf`` (epoch seconds: results as of that time, from the per-bucket
     aggregates), ``period`` (seconds), ``mde`` (relative, default 0.05),
     ``dailyEntities`` (for the run-time projection).
     """
-    experiment = find_experiment(request)
-    query = request.query_params
+    experiment = find_experiment(call)
+    query = call.input
 
     def number(name: str) -> float | None:
-        raw = query.get(name)
-        if raw is None:
-            return None
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValidationException(f"{name} must be a number", field=name) from None
+        value = query.get(name)
+        return None if value is None else float(value)
 
     as_of_value = number("asOf")
     as_of = datetime.fromtimestamp(as_of_value, UTC) if as_of_value is not None else None
     if as_of is not None and experiment.started_at is not None and as_of <= experiment.started_at:
-        return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
+        return {"experiment": experiment.name, "details": report.NOT_ENOUGH}
     try:
         window = _window(experiment, None, as_of)
     except NotStarted:
-        return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
+        return {"experiment": experiment.name, "details": report.NOT_ENOUGH}
     period_value = number("period")
     metrics = [g.definition.name for g in experiment.config.metric_goals]
     looks = _collect_looks(
-        request, experiment, metrics, window, int(period_value) if period_value else None
+        call, experiment, metrics, window, int(period_value) if period_value else None
     )
-    if not all(_gates_pass(request, experiment, looks, m) for m in metrics):
-        return json_response({"experiment": experiment.name, "details": report.NOT_ENOUGH})
+    if not all(_gates_pass(call, experiment, looks, m) for m in metrics):
+        return {"experiment": experiment.name, "details": report.NOT_ENOUGH}
     with RESULTS_COMPUTATION.labels("Analysis").time():
         analysis = report.run(experiment, looks, metrics)
     daily = number("dailyEntities")
-    return json_response(
-        report.full_analysis(
-            experiment,
-            analysis,
-            looks,
-            mde=number("mde") or 0.05,
-            daily_entities=daily,
-            as_of=as_of,
-        )
+    return report.full_analysis(
+        experiment,
+        analysis,
+        looks,
+        mde=number("mde") or 0.05,
+        daily_entities=daily,
+        as_of=as_of,
     )

@@ -1,4 +1,9 @@
-"""Evidently ARNs: arn:aws:evidently:{region}:{account}:project/{name}[/{kind}/{name}]."""
+"""Evidently ARNs: arn:aws:evidently:{region}:{account}:project/{name}[/{kind}/{name}].
+
+The one place an ARN becomes a name. Only ARNs of this deployment's region and
+account are accepted: another's names a resource this service does not hold,
+and resolving it to the local resource of the same name would act on the wrong one.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,19 @@ from dataclasses import dataclass
 
 from shared.errors import ResourceNotFoundException, ValidationException
 
-_PROJECT_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:project/([a-zA-Z0-9._-]*)$")
-_RESOURCE_ARN = re.compile(
-    r"^arn:[^:]*:evidently:[^:]*:[^:]*:"
-    r"(?:project/(?P<project>[-a-zA-Z0-9._]+)(?:/(?P<kind>feature|launch|experiment)/(?P<name>[-a-zA-Z0-9._]+))?"
-    r"|segment/(?P<segment>[-a-zA-Z0-9._]+))$"
+_NAME = r"[-a-zA-Z0-9._]+"
+_ARN = re.compile(
+    r"^arn:(?P<partition>[^:]*):(?P<service>[^:]*):(?P<region>[^:]*):(?P<account>[^:]*):"
+    rf"(?:project/(?P<project>{_NAME})(?:/(?P<kind>feature|launch|experiment)/(?P<name>{_NAME}))?"
+    rf"|segment/(?P<segment>{_NAME}))$"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    kind: str  # project, feature, launch, experiment, segment
+    project: str | None
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,41 +44,50 @@ class ArnScheme:
     def segment(self, name: str) -> str:
         return f"{self._prefix()}:segment/{name}"
 
+    def resource(self, arn: str, field: str = "resourceArn") -> ResourceRef:
+        """The resource an ARN of this region and account names.
 
-def project_name(identifier: str) -> str:
-    """Every `project` parameter takes a name or an ARN."""
-    match = _PROJECT_ARN.match(identifier)
-    if match:
-        return match.group(1)
-    if identifier.startswith("arn:"):
-        raise ValidationException(f"project ARN {identifier!r} is malformed", field="project")
-    return identifier
+        An ARN of another service names nothing Verdict holds (not found); an Evidently
+        ARN of another region or account is refused, never read as a local name."""
+        ref = self._parse(arn, field)
+        if ref is None:
+            raise ResourceNotFoundException(
+                f"{field} {arn!r} is not an Evidently project, feature, launch, experiment"
+                " or segment ARN",
+                arn,
+                "resource",
+            )
+        return ref
 
+    def project_name(self, ref: str, field: str = "project") -> str:
+        """Every `project` parameter takes a name or an ARN."""
+        return self._name(ref, "project", field)
 
-def segment_name(identifier: str) -> str:
-    match = _RESOURCE_ARN.match(identifier)
-    if match and match.group("segment"):
-        return match.group("segment")
-    if identifier.startswith("arn:"):
-        raise ValidationException(f"segment ARN {identifier!r} is malformed", field="segment")
-    return identifier
+    def segment_name(self, ref: str, field: str = "segment") -> str:
+        return self._name(ref, "segment", field)
 
+    def _name(self, ref: str, kind: str, field: str) -> str:
+        if not ref.startswith("arn:"):
+            return ref
+        found = self._parse(ref, field)
+        if found is None or found.kind != kind:
+            raise ValidationException(
+                f"{field} {ref!r} is not a {kind} ARN ({self._prefix()}:{kind}/NAME)", field=field
+            )
+        return found.name
 
-@dataclass(frozen=True, slots=True)
-class ResourceRef:
-    kind: str  # project, feature, launch, experiment, segment
-    project: str | None
-    name: str
-
-
-def parse_resource_arn(arn: str) -> ResourceRef:
-    match = _RESOURCE_ARN.match(arn)
-    if not match:
-        raise ResourceNotFoundException(
-            f"resourceArn {arn!r} is not an Evidently resource ARN", arn, "resource"
-        )
-    if match.group("segment"):
-        return ResourceRef("segment", None, match.group("segment"))
-    if match.group("kind"):
-        return ResourceRef(match.group("kind"), match.group("project"), match.group("name"))
-    return ResourceRef("project", None, match.group("project"))
+    def _parse(self, arn: str, field: str) -> ResourceRef | None:
+        match = _ARN.match(arn)
+        if not match or match["partition"] != "aws" or match["service"] != "evidently":
+            return None
+        if match["region"] != self.region or match["account"] != self.account_id:
+            raise ValidationException(
+                f"{field} {arn!r} names another region or account; this service is"
+                f" {self.region}, account {self.account_id}",
+                field=field,
+            )
+        if match["segment"]:
+            return ResourceRef("segment", None, match["segment"])
+        if match["kind"]:
+            return ResourceRef(match["kind"], match["project"], match["name"])
+        return ResourceRef("project", None, match["project"])

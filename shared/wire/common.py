@@ -74,11 +74,11 @@ def json_object(text: str | bytes, field: str, name: str | None = None) -> dict[
     return data
 
 
-def parse(model: type[M], body: bytes, **path: Any) -> M:
-    """Build a request model from a JSON body plus path and query parameters."""
-    data = json_object(body, "body", "request body") if body else {}
-    data.update({k: v for k, v in path.items() if v is not None})
+def parse(model: type[M], document: dict[str, Any]) -> M:
+    """A typed request from an input the edge has validated against the model.
+
+    Only Verdict's own rules beyond the model can still fail here."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(document)
     except ValidationError as exc:
         raise validation_error(exc) from None

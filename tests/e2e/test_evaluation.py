@@ -271,13 +271,11 @@ def test_batch_evaluation_isolates_bad_requests(
             {"feature": "f", "entityId": "vip"},
             {"feature": "ghost", "entityId": "u"},
             {"feature": "f", "entityId": "u", "evaluationContext": "[1]"},
-            {"feature": "f", "entityId": ""},
             {"feature": "f", "entityId": "plain"},
         ],
     )["results"]
     assert [r["reason"] for r in results] == [
         "ENTITY_OVERRIDES_MATCH",
-        "ERROR",
         "ERROR",
         "ERROR",
         "DEFAULT",
@@ -288,6 +286,34 @@ def test_batch_evaluation_isolates_bad_requests(
     with pytest.raises(unvalidated.exceptions.ValidationException, match="requests"):
         unvalidated.batch_evaluate_feature(
             project=project, requests=[{"feature": "f", "entityId": "u"}] * 21
+        )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"feature": "f", "entityId": ""},
+        {"feature": "f", "entityId": "x" * 513},
+        {"entityId": "u"},
+        {"feature": "f", "entityId": 7},
+    ],
+    ids=["empty-entity", "long-entity", "no-feature", "numeric-entity"],
+)
+def test_a_batch_item_that_breaks_the_model_fails_the_request(
+    unvalidated: Any, project: str, bad: dict[str, Any]
+) -> None:
+    """BatchEvaluateFeature: the model's constraints make the request invalid (400);
+    per-item errors are for what only the server knows, such as an unknown feature."""
+    with pytest.raises(unvalidated.exceptions.ValidationException, match="requests.2.member"):
+        unvalidated.batch_evaluate_feature(
+            project=project, requests=[{"feature": "f", "entityId": "u"}, bad]
+        )
+
+
+def test_batch_evaluation_of_an_unknown_project_is_not_found(evidently: Any, unique: str) -> None:
+    with pytest.raises(evidently.exceptions.ResourceNotFoundException, match="project"):
+        evidently.batch_evaluate_feature(
+            project=f"ghost-{unique}", requests=[{"feature": "f", "entityId": "u"}]
         )
 
 

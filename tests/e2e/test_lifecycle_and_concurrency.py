@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -80,7 +81,8 @@ async def test_concurrent_writers_without_if_match_all_land(
     """Without a version, racing writers retry on the caught-up view: no update is lost."""
     make_feature(evidently, project)
     arn = f"{ARN}:project/{project}/feature/f"
-    url = f"{stack.url('frontdoor')}/tags/{arn}"
+    # A label is one path segment: the ARN's "/" travel encoded, as botocore sends them.
+    url = f"{stack.url('frontdoor')}/tags/{quote(arn, safe='')}"
     async with httpx.AsyncClient(timeout=30) as client:
         responses = await asyncio.gather(
             *(client.post(url, json={"tags": {f"k{i}": str(i)}}) for i in range(10))
@@ -171,7 +173,7 @@ def test_audit_log_lists_every_change(stack: Stack, evidently: Any, project: str
     evidently.update_feature(project=project, feature="f", description="changed")
     evidently.tag_resource(resourceArn=f"{ARN}:project/{project}/feature/f", tags={"a": "b"})
     history = httpx.get(
-        f"{stack.url('frontdoor')}/history/{ARN}:project/{project}/feature/f"
+        f"{stack.url('frontdoor')}/history/{quote(f'{ARN}:project/{project}/feature/f', safe='')}"
     ).json()
     assert [e["type"] for e in history["events"]] == [
         "FeatureCreated",
@@ -180,7 +182,8 @@ def test_audit_log_lists_every_change(stack: Stack, evidently: Any, project: str
     ]
     assert [e["resourceVersion"] for e in history["events"]] == [1, 2, 3]
     assert history["events"][1]["change"]["description"] == "changed"
-    missing = httpx.get(f"{stack.url('frontdoor')}/history/{ARN}:project/{project}/feature/ghost")
+    ghost = quote(f"{ARN}:project/{project}/feature/ghost", safe="")
+    missing = httpx.get(f"{stack.url('frontdoor')}/history/{ghost}")
     assert missing.status_code == 404
 
 

@@ -179,15 +179,22 @@ def test_sequential_is_the_default_and_more_conservative(
     assert fixed < sequential <= 1.0
 
 
-def test_a_series_with_one_point_per_period(unvalidated: Any, experiment: dict[str, Any]) -> None:
+def test_a_series_with_one_point_per_period(
+    stack: Stack, unvalidated: Any, experiment: dict[str, Any]
+) -> None:
+    """GetExperimentResults takes periods of 300 s to 90000 s (the model's ResultsPeriod);
+    the analysis endpoint takes any multiple of the bucket, for fine series."""
     time.sleep(max(0.0, experiment["started"] + 6.5 - time.time()))  # three 2 s periods
-    body = results(unvalidated, experiment["project"], period=2, resultStats=["BaseStat"])
+    url = f"{stack.url('frontdoor')}/projects/{experiment['project']}/experiments/e/analysis"
+    body = httpx.get(url, params={"period": 2}).json()
     assert len(body["timestamps"]) >= 2
-    means = by_stat(body)[("control", "Mean")]
-    assert len(means) == len(body["timestamps"])
-    assert means[-1] == pytest.approx(
+    t1 = next(c for c in body["comparisons"] if c["treatment"] == "t1")
+    assert len(t1["series"]) == len(body["timestamps"])
+    assert t1["control"]["mean"] == pytest.approx(
         np.mean(list(experiment["values"]["control"].values())), rel=1e-9
     )
+    with pytest.raises(unvalidated.exceptions.ValidationException, match="period"):
+        results(unvalidated, experiment["project"], period=2)
 
 
 def test_results_errors(evidently: Any, unvalidated: Any, experiment: dict[str, Any]) -> None:

@@ -5,25 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from services.command.handlers import CommandHandlers
+from shared.edge.app import Call, Reply
+from shared.edge.tokens import TokenCodec
 from shared.errors import ServiceQuotaExceededException, ValidationException
-from shared.http import json_response
-from shared.wire.pagination import page
 
 T = TypeVar("T")
 
+# Members that page a listing rather than filter it: a token stays valid across them.
+_PAGING = frozenset({"maxResults", "nextToken"})
 
-def handlers(request: Request) -> CommandHandlers:
-    found: CommandHandlers = request.app.state.handlers
+
+def handlers(call: Call) -> CommandHandlers:
+    found: CommandHandlers = call.state.handlers
     return found
 
 
-def if_match(request: Request) -> int | None:
+def if_match(call: Call) -> int | None:
     """HTTP's own optimistic concurrency: If-Match carries a resourceVersion ETag."""
-    raw = request.headers.get("if-match")
+    raw = call.header("if-match")
     if raw is None:
         return None
     try:
@@ -34,57 +34,52 @@ def if_match(request: Request) -> int | None:
         ) from None
 
 
-def request_metadata(request: Request) -> dict[str, str]:
-    request_id = request.headers.get("x-request-id") or request.headers.get("amz-sdk-invocation-id")
-    return {"requestId": request_id} if request_id else {}
+def request_metadata(call: Call) -> dict[str, str]:
+    return {"requestId": call.request_id}
 
 
 async def execute(
-    request: Request,
+    call: Call,
     stream: str,
     load: Callable[[], Any],
     decide: Callable[[Any, Any], Sequence[object]],
 ) -> None:
     """Run one command for this request: its If-Match and request id go along."""
-    await handlers(request).execute(
-        stream, load, decide, if_match=if_match(request), metadata=request_metadata(request)
+    await handlers(call).execute(
+        stream, load, decide, if_match=if_match(call), metadata=request_metadata(call)
     )
 
 
-STATUSES = ("CREATED", "UPDATING", "RUNNING", "COMPLETED", "CANCELLED")
-
-
-def status_filter(request: Request) -> str | None:
-    status = request.query_params.get("status")
-    if status is not None and status not in STATUSES:
-        raise ValidationException(f"status {status!r} is not one of {STATUSES}", field="status")
-    return status
-
-
-def versioned(key: str, body: dict[str, Any]) -> Response:
-    return json_response({key: body}, headers={"ETag": f'"{body["resourceVersion"]}"'})
+def versioned(key: str, body: dict[str, Any]) -> Reply:
+    return Reply({key: body}, headers=(("ETag", f'"{body["resourceVersion"]}"'),))
 
 
 def listing(
-    request: Request,
+    call: Call,
     key: str,
     items: Iterable[T],
     name: Callable[[T], str],
     render: Callable[[T], dict[str, Any]],
     *,
-    limit: int,
-) -> Response:
-    chosen, token = page(
-        items,
-        name,
-        max_results=request.query_params.get("maxResults"),
-        next_token=request.query_params.get("nextToken"),
-        limit=limit,
-    )
+    default: int,
+) -> dict[str, Any]:
+    """One page of a name-sorted listing; ``default`` is the page size Evidently documents.
+
+    The token is the last name returned, so inserts and deletes between pages neither
+    repeat nor skip a survivor."""
+    codec: TokenCodec = call.state.tokens
+    filters = {k: v for k, v in call.input.items() if k not in _PAGING}
+    size = call.input.get("maxResults") or default
+    ordered = sorted(items, key=name)
+    token = call.input.get("nextToken")
+    if token is not None:
+        after = codec.open(token, call.operation, filters)
+        ordered = [item for item in ordered if name(item) > after]
+    chosen = ordered[:size]
     body: dict[str, Any] = {key: [render(x) for x in chosen]}
-    if token:
-        body["nextToken"] = token
-    return json_response(body)
+    if len(ordered) > size:
+        body["nextToken"] = codec.issue(call.operation, filters, name(chosen[-1]))
+    return body
 
 
 def check_quota(count: int, limit: int, what: str) -> None:

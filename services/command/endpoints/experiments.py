@@ -5,25 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from services.command.endpoints.common import (
     check_quota,
     execute,
     handlers,
     listing,
-    status_filter,
     versioned,
 )
 from services.command.endpoints.launches import even_split, metric_definition
 from services.command.handlers import CommandHandlers, require
 from shared.domain import experiment as agg
-from shared.domain.arn import project_name, segment_name
 from shared.domain.events import AnalysisConfig, ExperimentConfig, MetricGoal, Treatment
 from shared.domain.experiment import Experiment
+from shared.edge.app import Call
 from shared.errors import ValidationException
-from shared.http import json_response
 from shared.wire import experiments as wire
 from shared.wire import render
 from shared.wire.common import parse
@@ -67,12 +62,10 @@ def body(h: CommandHandlers, x: Experiment) -> dict[str, Any]:
     return render.experiment(x, h.arns, h.clock())
 
 
-async def create_experiment(request: Request) -> Response:
-    req = parse(
-        wire.CreateExperimentRequest, await request.body(), project=request.path_params["project"]
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def create_experiment(call: Call) -> Any:
+    req = parse(wire.CreateExperimentRequest, call.input)
+    h = handlers(call)
+    project = req.project
     h.project(project)
 
     def decide(existing: Experiment | None, now: datetime) -> list[object]:
@@ -90,7 +83,7 @@ async def create_experiment(request: Request) -> Response:
             else even_split([t.name for t in ts]),
             randomization_salt=req.randomizationSalt or req.name,
             sampling_rate=DEFAULT_SAMPLING_RATE if req.samplingRate is None else req.samplingRate,
-            segment=segment_name(req.segment) if req.segment else None,
+            segment=h.arns.segment_name(req.segment) if req.segment else None,
             analysis=analysis(req.analysisConfig, AnalysisConfig()),
             sticky_assignment=True if req.stickyAssignment is None else req.stickyAssignment,
         )
@@ -108,7 +101,7 @@ async def create_experiment(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(project, req.name),
         lambda: h.view.experiments.get((project, req.name)),
         decide,
@@ -116,25 +109,18 @@ async def create_experiment(request: Request) -> Response:
     return versioned("experiment", body(h, h.experiment(project, req.name)))
 
 
-async def get_experiment(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
-    return versioned(
-        "experiment", body(h, h.experiment(project, request.path_params["experiment"]))
-    )
+async def get_experiment(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
+    return versioned("experiment", body(h, h.experiment(project, call.input["experiment"])))
 
 
-async def update_experiment(request: Request) -> Response:
-    req = parse(
-        wire.UpdateExperimentRequest,
-        await request.body(),
-        project=request.path_params["project"],
-        experiment=request.path_params["experiment"],
-    )
+async def update_experiment(call: Call) -> Any:
+    req = parse(wire.UpdateExperimentRequest, call.input)
     if req.removeSegment and req.segment:
         raise ValidationException("give segment or removeSegment, not both", field="removeSegment")
-    h = handlers(request)
-    project = project_name(req.project)
+    h = handlers(call)
+    project = req.project
 
     def decide(state: Experiment | None, now: datetime) -> list[object]:
         x = require(state)
@@ -150,7 +136,7 @@ async def update_experiment(request: Request) -> Response:
         if req.removeSegment:
             segment = None
         elif req.segment:
-            segment = segment_name(req.segment)
+            segment = h.arns.segment_name(req.segment)
         config = ExperimentConfig(
             description=old.description if req.description is None else req.description,
             treatments=ts,
@@ -178,7 +164,7 @@ async def update_experiment(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(project, req.experiment),
         lambda: h.experiment(project, req.experiment),
         decide,
@@ -186,46 +172,39 @@ async def update_experiment(request: Request) -> Response:
     return versioned("experiment", body(h, h.experiment(project, req.experiment)))
 
 
-async def delete_experiment(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
-    name = request.path_params["experiment"]
+async def delete_experiment(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
+    name = call.input["experiment"]
     await execute(
-        request,
+        call,
         agg.stream(project, name),
         lambda: h.experiment(project, name),
         lambda state, now: agg.delete_experiment(require(state), now),
     )
-    return json_response({})
+    return {}
 
 
-async def list_experiments(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
+async def list_experiments(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
     h.project(project)
     now = h.clock()
-    status = status_filter(request)
+    status = call.input.get("status")
     # Seed 004: archived experiments are hidden from view unless asked for.
-    archived = request.query_params.get("includeArchived", "false").lower() == "true"
+    archived = call.input.get("includeArchived", False)
     chosen = [
         x
         for x in h.view.live_experiments(project)
         if (status is None or x.status_at(now) == status) and (archived or not x.archived)
     ]
-    return listing(
-        request, "experiments", chosen, lambda x: x.name, lambda x: body(h, x), limit=100
-    )
+    return listing(call, "experiments", chosen, lambda x: x.name, lambda x: body(h, x), default=100)
 
 
-async def start_experiment(request: Request) -> Response:
-    req = parse(
-        wire.StartExperimentRequest,
-        await request.body(),
-        project=request.path_params["project"],
-        experiment=request.path_params["experiment"],
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def start_experiment(call: Call) -> Any:
+    req = parse(wire.StartExperimentRequest, call.input)
+    h = handlers(call)
+    project = req.project
 
     def decide(state: Experiment | None, now: datetime) -> list[object]:
         x = require(state)
@@ -243,26 +222,21 @@ async def start_experiment(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(project, req.experiment),
         lambda: h.experiment(project, req.experiment),
         decide,
     )
     started = h.experiment(project, req.experiment).started_at
-    return json_response({"startedTime": render.timestamp(started) if started else None})
+    return {"startedTime": render.timestamp(started) if started else None}
 
 
-async def stop_experiment(request: Request) -> Response:
-    req = parse(
-        wire.StopExperimentRequest,
-        await request.body(),
-        project=request.path_params["project"],
-        experiment=request.path_params["experiment"],
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def stop_experiment(call: Call) -> Any:
+    req = parse(wire.StopExperimentRequest, call.input)
+    h = handlers(call)
+    project = req.project
     await execute(
-        request,
+        call,
         agg.stream(project, req.experiment),
         lambda: h.experiment(project, req.experiment),
         lambda state, now: agg.stop_experiment(
@@ -274,20 +248,15 @@ async def stop_experiment(request: Request) -> Response:
         ),
     )
     ended = h.experiment(project, req.experiment).ended_at
-    return json_response({"endedTime": render.timestamp(ended) if ended else None})
+    return {"endedTime": render.timestamp(ended) if ended else None}
 
 
-async def declare_winner(request: Request) -> Response:
-    req = parse(
-        wire.DeclareWinnerRequest,
-        await request.body(),
-        project=request.path_params["project"],
-        experiment=request.path_params["experiment"],
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def declare_winner(call: Call) -> Any:
+    req = parse(wire.DeclareWinnerRequest, call.input)
+    h = handlers(call)
+    project = req.project
     await execute(
-        request,
+        call,
         agg.stream(project, req.experiment),
         lambda: h.experiment(project, req.experiment),
         lambda state, now: agg.declare_winner(require(state), req.treatment, now),
@@ -295,12 +264,12 @@ async def declare_winner(request: Request) -> Response:
     return versioned("experiment", body(h, h.experiment(project, req.experiment)))
 
 
-async def archive_experiment(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
-    name = request.path_params["experiment"]
+async def archive_experiment(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
+    name = call.input["experiment"]
     await execute(
-        request,
+        call,
         agg.stream(project, name),
         lambda: h.experiment(project, name),
         lambda state, now: agg.archive_experiment(require(state), now),

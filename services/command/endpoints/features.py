@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from services.command.endpoints.common import (
     check_quota,
     execute,
@@ -17,9 +14,8 @@ from services.command.endpoints.common import (
 )
 from services.command.handlers import CommandHandlers, require
 from shared.domain import feature as agg
-from shared.domain.arn import project_name
 from shared.domain.feature import Feature
-from shared.http import json_response
+from shared.edge.app import Call
 from shared.wire import features as wire
 from shared.wire import render
 from shared.wire.common import parse
@@ -61,12 +57,10 @@ def body(h: CommandHandlers, f: Feature) -> dict[str, Any]:
     return shape
 
 
-async def create_feature(request: Request) -> Response:
-    req = parse(
-        wire.CreateFeatureRequest, await request.body(), project=request.path_params["project"]
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def create_feature(call: Call) -> Any:
+    req = parse(wire.CreateFeatureRequest, call.input)
+    h = handlers(call)
+    project = req.project
     h.project(project)
 
     def decide(existing: Feature | None, now: datetime) -> list[object]:
@@ -88,7 +82,7 @@ async def create_feature(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(project, req.name),
         lambda: h.view.features.get((project, req.name)),
         decide,
@@ -96,21 +90,16 @@ async def create_feature(request: Request) -> Response:
     return versioned("feature", body(h, h.feature(project, req.name)))
 
 
-async def get_feature(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
-    return versioned("feature", body(h, h.feature(project, request.path_params["feature"])))
+async def get_feature(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
+    return versioned("feature", body(h, h.feature(project, call.input["feature"])))
 
 
-async def update_feature(request: Request) -> Response:
-    req = parse(
-        wire.UpdateFeatureRequest,
-        await request.body(),
-        project=request.path_params["project"],
-        feature=request.path_params["feature"],
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def update_feature(call: Call) -> Any:
+    req = parse(wire.UpdateFeatureRequest, call.input)
+    h = handlers(call)
+    project = req.project
 
     def decide(f: Feature | None, now: datetime) -> list[object]:
         feature = require(f)
@@ -130,7 +119,7 @@ async def update_feature(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(project, req.feature),
         lambda: h.feature(project, req.feature),
         decide,
@@ -138,10 +127,10 @@ async def update_feature(request: Request) -> Response:
     return versioned("feature", body(h, h.feature(project, req.feature)))
 
 
-async def delete_feature(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
-    name = request.path_params["feature"]
+async def delete_feature(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
+    name = call.input["feature"]
 
     def decide(f: Feature | None, now: datetime) -> list[object]:
         feature = require(f)
@@ -149,24 +138,24 @@ async def delete_feature(request: Request) -> Response:
         return list(agg.delete_feature(feature, used_by=users, now=now))
 
     await execute(
-        request,
+        call,
         agg.stream(project, name),
         lambda: h.feature(project, name),
         decide,
     )
-    return json_response({})
+    return {}
 
 
-async def list_features(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
+async def list_features(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
     h.project(project)
     now = h.clock()
     return listing(
-        request,
+        call,
         "features",
         h.view.live_features(project),
         lambda f: f.name,
         lambda f: render.feature_summary(f, h.arns, evaluation_rules(h, f, now)),
-        limit=100,
+        default=100,
     )

@@ -5,20 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from services.command.endpoints.common import (
     check_quota,
     execute,
     handlers,
     listing,
-    status_filter,
     versioned,
 )
 from services.command.handlers import CommandHandlers, require
 from shared.domain import launch as agg
-from shared.domain.arn import project_name, segment_name
+from shared.domain.arn import ArnScheme
 from shared.domain.events import (
     LaunchConfig,
     LaunchGroup,
@@ -27,7 +23,7 @@ from shared.domain.events import (
     SegmentOverride,
 )
 from shared.domain.launch import Launch
-from shared.http import json_response
+from shared.edge.app import Call
 from shared.wire import launches as wire
 from shared.wire import render
 from shared.wire.common import parse
@@ -43,13 +39,17 @@ def even_split(names: list[str]) -> dict[str, int]:
     return {n: share + (rest if i == 0 else 0) for i, n in enumerate(names)}
 
 
-def steps(config: wire.ScheduledSplitsLaunchConfig) -> tuple[ScheduledStep, ...]:
+def steps(config: wire.ScheduledSplitsLaunchConfig, arns: ArnScheme) -> tuple[ScheduledStep, ...]:
     return tuple(
         ScheduledStep(
             start_time=s.startTime,
             group_weights=dict(s.groupWeights),
             segment_overrides=tuple(
-                SegmentOverride(segment_name(o.segment), o.evaluationOrder, dict(o.weights))
+                SegmentOverride(
+                    arns.segment_name(o.segment, "segmentOverrides.segment"),
+                    o.evaluationOrder,
+                    dict(o.weights),
+                )
                 for o in s.segmentOverrides
             ),
         )
@@ -65,12 +65,10 @@ def body(h: CommandHandlers, launch: Launch) -> dict[str, Any]:
     return render.launch(launch, h.arns)
 
 
-async def create_launch(request: Request) -> Response:
-    req = parse(
-        wire.CreateLaunchRequest, await request.body(), project=request.path_params["project"]
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def create_launch(call: Call) -> Any:
+    req = parse(wire.CreateLaunchRequest, call.input)
+    h = handlers(call)
+    project = req.project
     h.project(project)
 
     def decide(existing: Launch | None, now: datetime) -> list[object]:
@@ -84,7 +82,7 @@ async def create_launch(request: Request) -> Response:
                 metric_definition(m.metricDefinition) for m in req.metricMonitors
             ),
             randomization_salt=req.randomizationSalt or req.name,
-            steps=steps(req.scheduledSplitsConfig)
+            steps=steps(req.scheduledSplitsConfig, h.arns)
             if req.scheduledSplitsConfig
             else (ScheduledStep(now, even_split([g.name for g in launch_groups])),),
         )
@@ -102,7 +100,7 @@ async def create_launch(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(project, req.name),
         lambda: h.view.launches.get((project, req.name)),
         decide,
@@ -110,21 +108,16 @@ async def create_launch(request: Request) -> Response:
     return versioned("launch", body(h, h.launch(project, req.name)))
 
 
-async def get_launch(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
-    return versioned("launch", body(h, h.launch(project, request.path_params["launch"])))
+async def get_launch(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
+    return versioned("launch", body(h, h.launch(project, call.input["launch"])))
 
 
-async def update_launch(request: Request) -> Response:
-    req = parse(
-        wire.UpdateLaunchRequest,
-        await request.body(),
-        project=request.path_params["project"],
-        launch=request.path_params["launch"],
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def update_launch(call: Call) -> Any:
+    req = parse(wire.UpdateLaunchRequest, call.input)
+    h = handlers(call)
+    project = req.project
 
     def decide(state: Launch | None, now: datetime) -> list[object]:
         launch = require(state)
@@ -138,7 +131,7 @@ async def update_launch(request: Request) -> Response:
             randomization_salt=req.randomizationSalt or old.randomization_salt,
             steps=old.steps
             if req.scheduledSplitsConfig is None
-            else steps(req.scheduledSplitsConfig),
+            else steps(req.scheduledSplitsConfig, h.arns),
         )
         return list(
             agg.update_launch(
@@ -151,7 +144,7 @@ async def update_launch(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(project, req.launch),
         lambda: h.launch(project, req.launch),
         decide,
@@ -159,32 +152,32 @@ async def update_launch(request: Request) -> Response:
     return versioned("launch", body(h, h.launch(project, req.launch)))
 
 
-async def delete_launch(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
-    name = request.path_params["launch"]
+async def delete_launch(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
+    name = call.input["launch"]
     await execute(
-        request,
+        call,
         agg.stream(project, name),
         lambda: h.launch(project, name),
         lambda state, now: agg.delete_launch(require(state), now),
     )
-    return json_response({})
+    return {}
 
 
-async def list_launches(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
+async def list_launches(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
     h.project(project)
-    status = status_filter(request)
+    status = call.input.get("status")
     launches = [x for x in h.view.live_launches(project) if status is None or x.status == status]
-    return listing(request, "launches", launches, lambda x: x.name, lambda x: body(h, x), limit=100)
+    return listing(call, "launches", launches, lambda x: x.name, lambda x: body(h, x), default=100)
 
 
-async def start_launch(request: Request) -> Response:
-    h = handlers(request)
-    project = project_name(request.path_params["project"])
-    name = request.path_params["launch"]
+async def start_launch(call: Call) -> Any:
+    h = handlers(call)
+    project = call.input["project"]
+    name = call.input["launch"]
 
     def decide(state: Launch | None, now: datetime) -> list[object]:
         busy = {
@@ -196,7 +189,7 @@ async def start_launch(request: Request) -> Response:
         return list(agg.start_launch(require(state), features_in_running_launches=busy, now=now))
 
     await execute(
-        request,
+        call,
         agg.stream(project, name),
         lambda: h.launch(project, name),
         decide,
@@ -204,17 +197,12 @@ async def start_launch(request: Request) -> Response:
     return versioned("launch", body(h, h.launch(project, name)))
 
 
-async def stop_launch(request: Request) -> Response:
-    req = parse(
-        wire.StopLaunchRequest,
-        await request.body(),
-        project=request.path_params["project"],
-        launch=request.path_params["launch"],
-    )
-    h = handlers(request)
-    project = project_name(req.project)
+async def stop_launch(call: Call) -> Any:
+    req = parse(wire.StopLaunchRequest, call.input)
+    h = handlers(call)
+    project = req.project
     await execute(
-        request,
+        call,
         agg.stream(project, req.launch),
         lambda: h.launch(project, req.launch),
         lambda state, now: agg.stop_launch(
@@ -222,4 +210,4 @@ async def stop_launch(request: Request) -> Response:
         ),
     )
     ended = h.launch(project, req.launch).ended_at
-    return json_response({"endedTime": render.timestamp(ended) if ended else None})
+    return {"endedTime": render.timestamp(ended) if ended else None}

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from services.command.endpoints.common import (
     check_quota,
     execute,
@@ -16,11 +13,10 @@ from services.command.endpoints.common import (
 )
 from services.command.handlers import CommandHandlers, require
 from shared.domain import project as agg
-from shared.domain.arn import project_name
 from shared.domain.events import AppConfigResource, DataDelivery
 from shared.domain.project import Project
+from shared.edge.app import Call
 from shared.errors import ValidationException
-from shared.http import json_response
 from shared.wire import projects as wire
 from shared.wire import render
 from shared.wire.common import parse
@@ -61,9 +57,9 @@ def body(h: CommandHandlers, project: Project) -> dict[str, Any]:
     return shape
 
 
-async def create_project(request: Request) -> Response:
-    req = parse(wire.CreateProjectRequest, await request.body())
-    h = handlers(request)
+async def create_project(call: Call) -> Any:
+    req = parse(wire.CreateProjectRequest, call.input)
+    h = handlers(call)
 
     def decide(existing: Project | None, now: Any) -> list[object]:
         check_quota(
@@ -82,7 +78,7 @@ async def create_project(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(req.name),
         lambda: h.view.projects.get(req.name),
         decide,
@@ -90,19 +86,17 @@ async def create_project(request: Request) -> Response:
     return versioned("project", body(h, h.project(req.name)))
 
 
-async def get_project(request: Request) -> Response:
-    h = handlers(request)
-    return versioned("project", body(h, h.project(project_name(request.path_params["project"]))))
+async def get_project(call: Call) -> Any:
+    h = handlers(call)
+    return versioned("project", body(h, h.project(call.input["project"])))
 
 
-async def update_project(request: Request) -> Response:
-    req = parse(
-        wire.UpdateProjectRequest, await request.body(), project=request.path_params["project"]
-    )
-    h = handlers(request)
-    name = project_name(req.project)
+async def update_project(call: Call) -> Any:
+    req = parse(wire.UpdateProjectRequest, call.input)
+    h = handlers(call)
+    name = req.project
     await execute(
-        request,
+        call,
         agg.stream(name),
         lambda: h.project(name),
         lambda p, now: agg.update_project(
@@ -115,16 +109,12 @@ async def update_project(request: Request) -> Response:
     return versioned("project", body(h, h.project(name)))
 
 
-async def update_project_data_delivery(request: Request) -> Response:
-    req = parse(
-        wire.UpdateProjectDataDeliveryRequest,
-        await request.body(),
-        project=request.path_params["project"],
-    )
-    h = handlers(request)
-    name = project_name(req.project)
+async def update_project_data_delivery(call: Call) -> Any:
+    req = parse(wire.UpdateProjectDataDeliveryRequest, call.input)
+    h = handlers(call)
+    name = req.project
     await execute(
-        request,
+        call,
         agg.stream(name),
         lambda: h.project(name),
         lambda p, now: agg.update_data_delivery(require(p), data_delivery(req), now),
@@ -132,9 +122,9 @@ async def update_project_data_delivery(request: Request) -> Response:
     return versioned("project", body(h, h.project(name)))
 
 
-async def delete_project(request: Request) -> Response:
-    h = handlers(request)
-    name = project_name(request.path_params["project"])
+async def delete_project(call: Call) -> Any:
+    h = handlers(call)
+    name = call.input["project"]
 
     def decide(p: Project | None, now: Any) -> list[object]:
         counts = h.view.counters(name, now)
@@ -142,20 +132,20 @@ async def delete_project(request: Request) -> Response:
         return list(agg.delete_project(require(p), resources_left=left, now=now))
 
     await execute(
-        request,
+        call,
         agg.stream(name),
         lambda: h.project(name),
         decide,
     )
-    return json_response({})
+    return {}
 
 
-async def list_projects(request: Request) -> Response:
-    h = handlers(request)
+async def list_projects(call: Call) -> Any:
+    h = handlers(call)
     now = h.clock()
 
     def summary(p: Project) -> dict[str, Any]:
         return render.project_summary(p, h.arns, h.view.counters(p.name, now))
 
     live = [p for p in h.view.projects.values() if not p.deleted]
-    return listing(request, "projects", live, lambda p: p.name, summary, limit=50)
+    return listing(call, "projects", live, lambda p: p.name, summary, default=50)

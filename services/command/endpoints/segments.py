@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
-
 from services.command.endpoints.common import (
     check_quota,
     execute,
@@ -17,13 +14,11 @@ from services.command.endpoints.common import (
 )
 from services.command.handlers import CommandHandlers, require
 from shared.domain import segment as agg
-from shared.domain.arn import segment_name
 from shared.domain.experiment import Experiment
 from shared.domain.launch import Launch
 from shared.domain.patterns import compile_pattern
 from shared.domain.segment import Segment
-from shared.errors import ValidationException
-from shared.http import json_response
+from shared.edge.app import Call
 from shared.wire import render
 from shared.wire import segments as wire
 from shared.wire.common import json_object, parse
@@ -35,9 +30,9 @@ def body(h: CommandHandlers, s: Segment) -> dict[str, Any]:
     )
 
 
-async def create_segment(request: Request) -> Response:
-    req = parse(wire.CreateSegmentRequest, await request.body())
-    h = handlers(request)
+async def create_segment(call: Call) -> Any:
+    req = parse(wire.CreateSegmentRequest, call.input)
+    h = handlers(call)
 
     def decide(existing: Segment | None, now: datetime) -> list[object]:
         check_quota(sum(1 for _ in h.view.live_segments()), h.quotas.segments, "segments")
@@ -53,7 +48,7 @@ async def create_segment(request: Request) -> Response:
         )
 
     await execute(
-        request,
+        call,
         agg.stream(req.name),
         lambda: h.view.segments.get(req.name),
         decide,
@@ -61,14 +56,14 @@ async def create_segment(request: Request) -> Response:
     return versioned("segment", body(h, h.segment(req.name)))
 
 
-async def get_segment(request: Request) -> Response:
-    h = handlers(request)
-    return versioned("segment", body(h, h.segment(segment_name(request.path_params["segment"]))))
+async def get_segment(call: Call) -> Any:
+    h = handlers(call)
+    return versioned("segment", body(h, h.segment(call.input["segment"])))
 
 
-async def delete_segment(request: Request) -> Response:
-    h = handlers(request)
-    name = segment_name(request.path_params["segment"])
+async def delete_segment(call: Call) -> Any:
+    h = handlers(call)
+    name = call.input["segment"]
 
     def decide(state: Segment | None, now: datetime) -> list[object]:
         users = {f"launch {x.project}/{x.name}" for x in h.view.segment_launches(name)}
@@ -76,23 +71,23 @@ async def delete_segment(request: Request) -> Response:
         return list(agg.delete_segment(require(state), used_by=users, now=now))
 
     await execute(
-        request,
+        call,
         agg.stream(name),
         lambda: h.segment(name),
         decide,
     )
-    return json_response({})
+    return {}
 
 
-async def list_segments(request: Request) -> Response:
-    h = handlers(request)
+async def list_segments(call: Call) -> Any:
+    h = handlers(call)
     return listing(
-        request,
+        call,
         "segments",
         h.view.live_segments(),
         lambda s: s.name,
         lambda s: body(h, s),
-        limit=50,
+        default=50,
     )
 
 
@@ -121,31 +116,29 @@ def _reference(h: CommandHandlers, x: Launch | Experiment, now: datetime) -> dic
     return {k: v for k, v in shape.items() if v is not None}
 
 
-async def list_segment_references(request: Request) -> Response:
-    h = handlers(request)
-    name = segment_name(request.path_params["segment"])
+async def list_segment_references(call: Call) -> Any:
+    h = handlers(call)
+    name = call.input["segment"]
     h.segment(name)
-    kind = request.query_params.get("type")
     users: list[Launch | Experiment]
-    if kind == "LAUNCH":
+    if call.input["type"] == "LAUNCH":
         users = list(h.view.segment_launches(name))
-    elif kind == "EXPERIMENT":
-        users = list(h.view.segment_experiments(name))
     else:
-        raise ValidationException("type is EXPERIMENT or LAUNCH", field="type")
+        users = list(h.view.segment_experiments(name))
     now = h.clock()
     return listing(
-        request,
+        call,
         "referencedBy",
         users,
         lambda x: f"{x.project}/{x.name}",
         lambda x: _reference(h, x, now),
-        limit=100,
+        # ListSegmentReferences: "If you omit this, the default of 50 is used."
+        default=50,
     )
 
 
-async def test_segment_pattern(request: Request) -> Response:
-    req = parse(wire.TestSegmentPatternRequest, await request.body())
+async def test_segment_pattern(call: Call) -> Any:
+    req = parse(wire.TestSegmentPatternRequest, call.input)
     pattern = compile_pattern(req.pattern, field="pattern", max_length=agg.MAX_PATTERN_LENGTH)
     payload = json_object(req.payload, "payload")
-    return json_response({"match": pattern.matches(payload)})
+    return {"match": pattern.matches(payload)}
