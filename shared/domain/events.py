@@ -6,6 +6,7 @@ A stored event type never changes meaning: a new shape gets a new
 
 from __future__ import annotations
 
+import hashlib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,24 @@ class DataDelivery:
 class AppConfigResource:
     application_id: str
     environment_id: str
+    # Events stored before Verdict minted one carry None; ``profile_id`` derives it.
     configuration_profile_id: str | None = None
+
+    def profile_id(self, project: str) -> str:
+        """The AppConfig configuration profile Evidently would have created for the project.
+
+        The model requires it and allows ``[a-z0-9]{4,7}``: seven base-36 digits of a
+        digest of (project, application, environment), so it is the same every time.
+        """
+        if self.configuration_profile_id:
+            return self.configuration_profile_id
+        key = f"{project}\0{self.application_id}\0{self.environment_id}".encode()
+        number = int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+        digits = []
+        for _ in range(7):
+            number, digit = divmod(number, 36)
+            digits.append("0123456789abcdefghijklmnopqrstuvwxyz"[digit])
+        return "".join(digits)
 
 
 # -- projects -------------------------------------------------------------

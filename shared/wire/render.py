@@ -58,13 +58,13 @@ def data_delivery(value: DataDelivery | None) -> dict[str, Any] | None:
     return out
 
 
-def app_config_resource(value: AppConfigResource | None) -> dict[str, Any] | None:
+def app_config_resource(project: str, value: AppConfigResource | None) -> dict[str, Any] | None:
     if value is None:
         return None
     return {
         "applicationId": value.application_id,
         "environmentId": value.environment_id,
-        "configurationProfileId": value.configuration_profile_id or "",
+        "configurationProfileId": value.profile_id(project),
     }
 
 
@@ -83,7 +83,7 @@ def project(p: Project, arns: ArnScheme, counters: dict[str, int]) -> dict[str, 
             "lastUpdatedTime": timestamp(p.updated_at),
             "tags": dict(p.tags) or None,
             "dataDelivery": data_delivery(p.data_delivery),
-            "appConfigResource": app_config_resource(p.app_config_resource),
+            "appConfigResource": app_config_resource(p.name, p.app_config_resource),
             **counters,
         }
     )

@@ -40,7 +40,9 @@ def data_delivery(
     )
 
 
-def app_config(config: wire.ProjectAppConfigResourceConfig | None) -> AppConfigResource | None:
+def app_config(
+    project: str, config: wire.ProjectAppConfigResourceConfig | None
+) -> AppConfigResource | None:
     if config is None or (config.applicationId is None and config.environmentId is None):
         return None
     if not config.applicationId or not config.environmentId:
@@ -48,7 +50,10 @@ def app_config(config: wire.ProjectAppConfigResourceConfig | None) -> AppConfigR
             "appConfigResource needs both applicationId and environmentId",
             field="appConfigResource",
         )
-    return AppConfigResource(config.applicationId, config.environmentId, None)
+    resource = AppConfigResource(config.applicationId, config.environmentId)
+    return AppConfigResource(
+        config.applicationId, config.environmentId, resource.profile_id(project)
+    )
 
 
 def body(h: CommandHandlers, project: Project) -> dict[str, Any]:
@@ -72,7 +77,7 @@ async def create_project(call: Call) -> Any:
                 description=req.description,
                 tags=req.tags,
                 data_delivery=data_delivery(req.dataDelivery),
-                app_config_resource=app_config(req.appConfigResource),
+                app_config_resource=app_config(req.name, req.appConfigResource),
                 now=now,
             )
         )
@@ -102,7 +107,7 @@ async def update_project(call: Call) -> Any:
         lambda p, now: agg.update_project(
             require(p),
             description=req.description,
-            app_config_resource=app_config(req.appConfigResource),
+            app_config_resource=app_config(name, req.appConfigResource),
             now=now,
         ),
     )

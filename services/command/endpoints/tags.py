@@ -10,13 +10,11 @@ from services.command.endpoints.common import execute, handlers
 from services.command.handlers import CommandHandlers
 from shared.domain.arn import ResourceRef
 from shared.domain.events import TagsChanged
+from shared.domain.tagging import check_tag_count
 from shared.edge.app import Call
-from shared.errors import ValidationException
 from shared.wire import render
 from shared.wire import segments as wire
 from shared.wire.common import parse
-
-MAX_TAGS = 50
 
 
 def resolve(h: CommandHandlers, call: Call) -> tuple[str, Callable[[], Any]]:
@@ -41,8 +39,7 @@ async def _retag(call: Call, change: Callable[[dict[str, str]], dict[str, str]])
 
     def decide(state: Any, now: datetime) -> list[object]:
         tags = change(dict(state.tags))
-        if len(tags) > MAX_TAGS:
-            raise ValidationException(f"a resource has at most {MAX_TAGS} tags", field="tags")
+        check_tag_count(tags)
         return [TagsChanged(now, tags)]
 
     await execute(call, stream, load, decide)

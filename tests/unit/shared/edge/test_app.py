@@ -1,0 +1,164 @@
+"""The edge in process: inputs reach handlers validated, errors leave in AWS's shape."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+from shared.domain.arn import ArnScheme
+from shared.edge.app import Call, Edge, Reply
+from shared.edge.routing import Service
+from shared.errors import ResourceNotFoundException
+
+ARNS = ArnScheme("us-east-1", "000000000000")
+seen: list[Call] = []
+
+
+def get_project(call: Call) -> Any:
+    seen.append(call)
+    if call.input["project"] == "ghost":
+        raise ResourceNotFoundException("project ghost does not exist", "ghost", "Project")
+    return Reply({"project": {"name": call.input["project"]}}, headers=(("ETag", '"1"'),))
+
+
+async def update_feature(call: Call) -> Any:
+    seen.append(call)
+    return {"feature": dict(call.input)}
+
+
+def broken(call: Call) -> Any:
+    raise RuntimeError("a bug")
+
+
+def edge() -> Edge:
+    handlers = {
+        "GetProject": get_project,
+        "UpdateFeature": update_feature,
+        "ListProjects": broken,
+    }
+    from services.command.app import HANDLERS
+
+    stub = dict.fromkeys([op for op in HANDLERS if op not in handlers], broken)
+    return Edge(Service.COMMAND, {**stub, **handlers}, ARNS)
+
+
+def request(
+    method: str, raw_path: str, body: bytes = b"", query: bytes = b""
+) -> tuple[int, dict[str, str], Any]:
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": raw_path,
+        "raw_path": raw_path.encode(),
+        "query_string": query,
+        "headers": [(b"x-request-id", b"rid-1")],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(edge()(scope, receive, send))
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], headers, orjson.loads(sent[1]["body"])
+
+
+def test_a_valid_call_reaches_its_handler() -> None:
+    status, headers, body = request("GET", "/projects/shop")
+    assert status == 200 and body == {"project": {"name": "shop"}}
+    assert headers["etag"] == '"1"' and headers["x-amzn-requestid"] == "rid-1"
+
+
+def test_an_arn_label_becomes_its_name() -> None:
+    arn = "arn%3Aaws%3Aevidently%3Aus-east-1%3A000000000000%3Aproject%2Fshop"
+    assert request("GET", f"/projects/{arn}")[2] == {"project": {"name": "shop"}}
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "P%2Ffeatures%2FF",
+        "a%20b%21",
+        "arn%3Aaws%3Aevidently%3Aeu-west-1%3A000000000000%3Aproject%2Fshop",
+        "arn%3Aaws%3Aevidently%3Aus-east-1%3A111111111111%3Aproject%2Fshop",
+        "arn%3Aaws%3Aevidently%3Aus-east-1%3A000000000000%3Asegment%2Fs",
+        "%FF",
+        "",
+        "x" * 128,
+    ],
+)
+def test_a_bad_label_is_a_validation_error_that_reaches_no_handler(label: str) -> None:
+    seen.clear()
+    status, headers, body = request("DELETE", f"/projects/{label}")
+    assert status == 400 and headers["x-amzn-errortype"] == "ValidationException"
+    assert "project" in body["message"]
+    assert seen == []
+
+
+def test_a_body_member_cannot_override_a_label() -> None:
+    status, _, body = request(
+        "PATCH", "/projects/shop/features/f", orjson.dumps({"project": "other", "feature": "g"})
+    )
+    assert status == 200
+    assert body["feature"] == {"project": "shop", "feature": "f"}
+
+
+def test_unknown_body_members_are_dropped() -> None:
+    status, _, body = request(
+        "PATCH", "/projects/shop/features/f", orjson.dumps({"description": "d", "junk": 1})
+    )
+    assert status == 200 and body["feature"]["description"] == "d"
+    assert "junk" not in body["feature"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [(b"{not json", "body"), (b"[1]", "body"), (b'{"description": 5}', "description")],
+)
+def test_a_bad_body(body: bytes, field: str) -> None:
+    status, headers, out = request("PATCH", "/projects/shop/features/f", body)
+    assert status == 400 and headers["x-amzn-errortype"] == "ValidationException"
+    assert field in out["message"]
+
+
+def test_errors_in_their_shapes() -> None:
+    status, headers, body = request("GET", "/projects/ghost")
+    assert (status, headers["x-amzn-errortype"]) == (404, "ResourceNotFoundException")
+    assert body["resourceType"] == "Project"
+    status, headers, body = request("GET", "/projects")
+    assert (status, headers["x-amzn-errortype"]) == (500, "InternalServerException")
+    assert "a bug" not in body["message"]
+    status, headers, _ = request("GET", "/nowhere")
+    assert (status, headers["x-amzn-errortype"]) == (404, "UnknownOperationException")
+    status, headers, _ = request("PUT", "/projects/shop")
+    assert (status, headers["x-amzn-errortype"]) == (405, "UnknownOperationException")
+
+
+def test_an_operation_of_another_service_is_unknown_here() -> None:
+    status, headers, body = request("POST", "/projects/p/evaluations/f", b"{}")
+    assert (status, headers["x-amzn-errortype"]) == (404, "UnknownOperationException")
+    assert "evaluation service" in body["message"]
+
+
+def test_query_members_are_typed_by_their_shape() -> None:
+    status, _, body = request("GET", "/projects", query=b"maxResults=abc")
+    assert status == 400 and "maxResults" in body["message"]
+    status, _, body = request("GET", "/projects", query=b"maxResults=51")
+    assert status == 400 and "maxResults" in body["message"]
+    status, _, body = request("GET", "/projects", query=b"nextToken=")
+    assert status == 400 and "nextToken" in body["message"]
+
+
+def test_every_handler_must_be_routed() -> None:
+    from services.results.app import HANDLERS
+
+    with pytest.raises(ValueError, match="not in the route table"):
+        Edge(Service.RESULTS, {**HANDLERS, "Nope": broken}, ARNS)
+    with pytest.raises(ValueError, match="no handler"):
+        Edge(Service.RESULTS, {}, ARNS)
