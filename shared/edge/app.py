@@ -134,6 +134,8 @@ class Edge:
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+        else:  # a websocket: the API has none
+            await send({"type": "websocket.close", "code": 1008})
 
     async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = time.perf_counter()

@@ -1,8 +1,10 @@
-"""Constrained types from the botocore evidently 2021-02-01 model, and the request parser.
+"""Typed request shapes over inputs the edge has already validated against the model.
 
-Field names stay camelCase as the model spells them: this package is the HTTP
-edge. Anything that fails validation becomes a ValidationException whose
-message names the field.
+Field names stay camelCase as the model spells them. The model's constraints live in
+the model and are checked once, by the edge (``shared/edge``); these types only give
+the handlers typed values (timestamps as datetimes), plus the few rules Evidently
+documents beyond the model. Anything that fails here becomes a ValidationException
+whose message names the field.
 """
 
 from __future__ import annotations
@@ -10,18 +12,19 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from shared.domain.tagging import MAX_TAGS
 from shared.errors import ValidationException
 
-ResourceName = Annotated[str, Field(min_length=1, max_length=127, pattern=r"^[-a-zA-Z0-9._]*$")]
-SegmentName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[-a-zA-Z0-9._]*$")]
-Description = Annotated[str, Field(min_length=0, max_length=160)]
-Salt = Annotated[str, Field(min_length=0, max_length=127)]
-SplitWeight = Annotated[int, Field(ge=0, le=100_000)]
-JsonPath = Annotated[str, Field(min_length=1, max_length=256)]
-LongValue = Annotated[int, Field(ge=-9007199254740991, le=9007199254740991)]
+# Names for what a string or an integer is; the model constrains them.
+ResourceName = str
+SegmentName = str
+Description = str
+Salt = str
+SplitWeight = int
+JsonPath = str
+LongValue = int
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
-
-from pydantic import Field
+from typing import Literal
 
 from shared.wire.common import ResourceName, WireModel
 
-EntityId = Annotated[str, Field(min_length=1, max_length=512)]
+EntityId = str
 
 
 class EvaluateFeatureRequest(WireModel):
@@ -27,7 +25,7 @@ class EvaluationRequest(WireModel):
 
 class BatchEvaluateFeatureRequest(WireModel):
     project: str
-    requests: Annotated[list[dict[str, object]], Field(min_length=1, max_length=20)]
+    requests: list[dict[str, object]]
 
 
 class Event(WireModel):
@@ -38,4 +36,4 @@ class Event(WireModel):
 
 class PutProjectEventsRequest(WireModel):
     project: str
-    events: Annotated[list[dict[str, object]], Field(min_length=0, max_length=50)]
+    events: list[dict[str, object]]

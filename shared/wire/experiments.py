@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -32,24 +32,24 @@ class AnalysisConfig(WireModel):
     """Not in Evidently's model: boto3 never sends it; raw HTTP clients may."""
 
     method: Literal["sequential", "ttest"] | None = None
-    confidenceLevel: Annotated[float, Field(ge=0.5, lt=1.0)] | None = None
+    confidenceLevel: float | None = None
     correction: Literal["holm", "bonferroni", "bh", "none"] | None = None
     oneSided: bool | None = None
-    tuningSampleSize: Annotated[int, Field(ge=1)] | None = None
+    tuningSampleSize: int | None = None
     priorMean: float | None = None
-    priorVariance: Annotated[float, Field(gt=0)] | None = None
+    priorVariance: float | None = None
 
 
 class CreateExperimentRequest(WireModel):
     project: str
     name: ResourceName
     description: Description | None = None
-    treatments: Annotated[list[TreatmentConfig], Field(min_length=1, max_length=5)]
-    metricGoals: Annotated[list[MetricGoalConfig], Field(min_length=1, max_length=3)]
+    treatments: list[TreatmentConfig]
+    metricGoals: list[MetricGoalConfig]
     onlineAbConfig: OnlineAbConfig | None = None
     randomizationSalt: Salt | None = None
     samplingRate: SplitWeight | None = None
-    segment: Annotated[str, Field(max_length=2048)] | None = None
+    segment: str | None = None
     tags: Tags = Field(default_factory=dict)
     analysisConfig: AnalysisConfig | None = None
     stickyAssignment: bool | None = None
@@ -59,12 +59,12 @@ class UpdateExperimentRequest(WireModel):
     project: str
     experiment: ResourceName
     description: Description | None = None
-    treatments: Annotated[list[TreatmentConfig], Field(min_length=1, max_length=5)] | None = None
-    metricGoals: Annotated[list[MetricGoalConfig], Field(min_length=1, max_length=3)] | None = None
+    treatments: list[TreatmentConfig] | None = None
+    metricGoals: list[MetricGoalConfig] | None = None
     onlineAbConfig: OnlineAbConfig | None = None
     randomizationSalt: Salt | None = None
     samplingRate: SplitWeight | None = None
-    segment: Annotated[str, Field(max_length=2048)] | None = None
+    segment: str | None = None
     removeSegment: bool | None = None
     analysisConfig: AnalysisConfig | None = None
     stickyAssignment: bool | None = None

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from shared.wire.common import Description, ResourceName, Salt, SplitWeight, Tags, WireModel
 from shared.wire.metrics import MetricDefinitionConfig
 
-GroupWeights = Annotated[dict[ResourceName, SplitWeight], Field(max_length=5)]
+GroupWeights = dict[ResourceName, SplitWeight]
 
 
 class LaunchGroupConfig(WireModel):
@@ -25,7 +25,7 @@ class MetricMonitorConfig(WireModel):
 
 
 class SegmentOverride(WireModel):
-    segment: Annotated[str, Field(max_length=2048)]
+    segment: str
     evaluationOrder: int
     weights: GroupWeights
 
@@ -33,23 +33,19 @@ class SegmentOverride(WireModel):
 class ScheduledSplitConfig(WireModel):
     startTime: datetime
     groupWeights: GroupWeights
-    segmentOverrides: Annotated[list[SegmentOverride], Field(max_length=6)] = Field(
-        default_factory=list
-    )
+    segmentOverrides: list[SegmentOverride] = Field(default_factory=list)
 
 
 class ScheduledSplitsLaunchConfig(WireModel):
-    steps: Annotated[list[ScheduledSplitConfig], Field(min_length=1, max_length=6)]
+    steps: list[ScheduledSplitConfig]
 
 
 class CreateLaunchRequest(WireModel):
     project: str
     name: ResourceName
     description: Description | None = None
-    groups: Annotated[list[LaunchGroupConfig], Field(min_length=1, max_length=5)]
-    metricMonitors: Annotated[list[MetricMonitorConfig], Field(max_length=3)] = Field(
-        default_factory=list
-    )
+    groups: list[LaunchGroupConfig]
+    metricMonitors: list[MetricMonitorConfig] = Field(default_factory=list)
     randomizationSalt: Salt | None = None
     scheduledSplitsConfig: ScheduledSplitsLaunchConfig | None = None
     tags: Tags = Field(default_factory=dict)
@@ -59,8 +55,8 @@ class UpdateLaunchRequest(WireModel):
     project: str
     launch: ResourceName
     description: Description | None = None
-    groups: Annotated[list[LaunchGroupConfig], Field(min_length=1, max_length=5)] | None = None
-    metricMonitors: Annotated[list[MetricMonitorConfig], Field(max_length=3)] | None = None
+    groups: list[LaunchGroupConfig] | None = None
+    metricMonitors: list[MetricMonitorConfig] | None = None
     randomizationSalt: Salt | None = None
     scheduledSplitsConfig: ScheduledSplitsLaunchConfig | None = None
 

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from pydantic import Field
 
 from shared.wire.common import Description, ResourceName, Tags, WireModel
 
-AppConfigId = Annotated[str, Field(pattern=r"^[a-z0-9]{4,7}$")]
+AppConfigId = str
 
 
 class CloudWatchLogsDestinationConfig(WireModel):
-    logGroup: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[-a-zA-Z0-9._/]+$")]
+    logGroup: str
 
 
 class S3DestinationConfig(WireModel):
-    bucket: (
-        Annotated[str, Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][-a-z0-9]*[a-z0-9]$")]
-        | None
-    ) = None
-    prefix: (
-        Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[-a-zA-Z0-9!_.*'()/]*$")]
-        | None
-    ) = None
+    bucket: str | None = None
+    prefix: str | None = None
 
 
 class ProjectDataDeliveryConfig(WireModel):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from pydantic import Field
 
 from shared.wire.common import Description, SegmentName, Tags, WireModel
 
-SegmentPattern = Annotated[str, Field(min_length=1, max_length=1024)]
+SegmentPattern = str
 
 
 class CreateSegmentRequest(WireModel):
