@@ -20,9 +20,7 @@ def _refs(node: Any) -> list[str]:
 def test_every_operation_once_and_every_ref_resolves() -> None:
     document = openapi_document()
     assert document["openapi"].startswith("3.")
-    operations = [
-        op["operationId"] for item in document["paths"].values() for op in item.values()
-    ]
+    operations = [op["operationId"] for item in document["paths"].values() for op in item.values()]
     assert sorted(operations) == sorted(load().operations)
     schemas = document["components"]["schemas"]
     for ref in _refs(document):
