@@ -91,3 +91,17 @@ class InternalServerException(VerdictError):
 class ServiceUnavailableException(VerdictError):
     status = 503
     code = "ServiceUnavailableException"
+
+
+class UnknownOperationException(VerdictError):
+    """No operation has this method and path: AWS answers 404 with this code."""
+
+    status = 404
+    code = "UnknownOperationException"
+
+
+class MethodNotAllowedException(VerdictError):
+    """The path names an operation, under another method."""
+
+    status = 405
+    code = "UnknownOperationException"

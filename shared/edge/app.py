@@ -25,16 +25,15 @@ from prometheus_client.metrics import Histogram as HistogramChild
 
 from shared import serialization
 from shared.domain.arn import ArnScheme
-from shared.edge.errors import (
-    Headers,
-    MethodNotAllowedException,
-    UnknownOperationException,
-    render_error,
-)
+from shared.edge.errors import Headers, render_error
 from shared.edge.inputs import OperationInput
 from shared.edge.model import load
 from shared.edge.routing import MAX_BODY_BYTES, TABLE, Route, Service
-from shared.errors import ValidationException
+from shared.errors import (
+    MethodNotAllowedException,
+    UnknownOperationException,
+    ValidationException,
+)
 from shared.observability import HTTP_LATENCY, HTTP_REQUESTS, incoming_request_id, request_id_var
 
 log = logging.getLogger(__name__)
@@ -239,15 +238,15 @@ async def _read_body(receive: Any) -> bytes | None:
 
 
 async def _send_reply(send: Any, result: Any, rid: str) -> int:
-    reply = result if isinstance(result, Reply) else Reply(result)
-    payload = reply.content if reply.content is not None else serialization.dumps(reply.body)
-    headers: Headers = [
-        (b"content-type", reply.media_type),
-        (b"x-amzn-requestid", rid.encode()),
-    ]
-    headers += [(k.lower().encode(), v.encode("latin-1")) for k, v in reply.headers]
-    await _send(send, reply.status, headers, payload)
-    return reply.status
+    if not isinstance(result, Reply):
+        headers: Headers = [(b"content-type", JSON), (b"x-amzn-requestid", rid.encode())]
+        await _send(send, 200, headers, serialization.dumps(result))
+        return 200
+    payload = result.content if result.content is not None else serialization.dumps(result.body)
+    headers = [(b"content-type", result.media_type), (b"x-amzn-requestid", rid.encode())]
+    headers += [(k.lower().encode(), v.encode("latin-1")) for k, v in result.headers]
+    await _send(send, result.status, headers, payload)
+    return result.status
 
 
 async def _send(send: Any, status: int, headers: Headers, payload: bytes) -> None:

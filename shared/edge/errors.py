@@ -21,18 +21,6 @@ Headers = list[tuple[bytes, bytes]]
 INTERNAL = InternalServerException("internal error; see the service log")
 
 
-class UnknownOperationException(VerdictError):
-    """No operation has this method and path (AWS answers 404 with this code)."""
-
-    status = 404
-    code = "UnknownOperationException"
-
-
-class MethodNotAllowedException(VerdictError):
-    status = 405
-    code = "UnknownOperationException"
-
-
 def render_error(exc: BaseException, where: str = "") -> tuple[int, Headers, bytes]:
     """(status, headers, body) of an error response."""
     if not isinstance(exc, VerdictError):

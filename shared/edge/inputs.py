@@ -22,7 +22,7 @@ import orjson
 from shared.domain.arn import ArnScheme
 from shared.edge.model import Member, Operation, ServiceModel
 from shared.edge.routing import Route
-from shared.edge.validation import Check, Problems, compiler, failure
+from shared.edge.validation import Check, Compiler, Problems, compiler, failure
 from shared.errors import ValidationException
 
 # Name-or-ARN shapes, resolved to names after validation, and the name shape
@@ -31,6 +31,8 @@ _REFERENCES = {"ProjectRef": ("project", "ProjectName"), "SegmentRef": ("segment
 
 
 def decode_label(raw: str, name: str) -> str:
+    if "%" not in raw:
+        return raw  # nothing encoded: the common case, and the hot path's
     try:
         return unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
@@ -67,14 +69,41 @@ class QueryMember:
     kind: str
 
 
+@dataclass(frozen=True, slots=True)
+class Label:
+    name: str
+    check: Check
+    # "project" or "segment" for a name-or-ARN label, with the check of the name it
+    # resolves to; "arn" for a whole resource ARN; None for a plain name.
+    reference: str | None
+    name_check: Check | None
+
+
+def _label(compiled: Compiler, member: Member) -> Label:
+    check = compiled.check(member.shape)
+    reference = _REFERENCES.get(member.shape)
+    if reference is not None:
+        return Label(member.name, check, reference[0], compiled.check(reference[1]))
+    return Label(member.name, check, "arn" if member.shape == "Arn" else None, None)
+
+
+# Label values remembered as valid, per operation; past this many the memory starts over.
+_KNOWN_LABELS = 4096
+
+
 class OperationInput:
-    """Everything needed to turn one operation's raw request into its input, compiled once."""
+    """Everything needed to turn one operation's raw request into its input, compiled once.
+
+    Labels are validated and resolved once per distinct value and remembered: clients
+    call the same project and feature again and again, and the hot path should not
+    pay three regular expressions for them every time."""
 
     def __init__(self, model: ServiceModel, operation: Operation, route: Route) -> None:
         self.operation = operation
         members = model.input_members(operation.name)
         by_label = {m.wire_name: m for m in members.values() if m.location == "uri"}
-        self.labels = tuple(by_label[name] for name in route.labels)
+        compiled = compiler(model)
+        self.labels = tuple(_label(compiled, by_label[name]) for name in route.labels)
         self.query: dict[str, QueryMember] = {}
         for m in members.values():
             if m.location != "querystring":
@@ -84,14 +113,17 @@ class OperationInput:
             kind = model.shape(shape.member).type if many and shape.member else shape.type
             self.query[m.wire_name] = QueryMember(m, many, _query_converter(kind), kind)
         self.body_members = frozenset(name for name, m in members.items() if m.location is None)
-        compile_shape = compiler(model).check
-        self.check: Check | None = compile_shape(operation.input) if operation.input else None
-        self.references: tuple[tuple[str, str, Check], ...] = tuple(
-            (name, _REFERENCES[m.shape][0], compile_shape(_REFERENCES[m.shape][1]))
-            for name, m in members.items()
-            if m.shape in _REFERENCES and (m.location in ("uri", None))
+        label_names = frozenset(label.name for label in self.labels)
+        self.check: Check | None = (
+            compiled.structure_without(operation.input, label_names) if operation.input else None
         )
-        self.arns = tuple(name for name, m in members.items() if m.shape == "Arn" and m.location)
+        # Name-or-ARN members of the body (a segment of an experiment).
+        self.references: tuple[tuple[str, str, Check], ...] = tuple(
+            (name, _REFERENCES[m.shape][0], compiled.check(_REFERENCES[m.shape][1]))
+            for name, m in members.items()
+            if m.shape in _REFERENCES and m.location is None
+        )
+        self._known: dict[tuple[str, ...], dict[str, str]] = {}
 
     def parse(
         self, raw_labels: tuple[str, ...], query_string: bytes, body: bytes, arns: ArnScheme
@@ -100,16 +132,44 @@ class OperationInput:
         if self.body_members and body:
             document = self._body(body)
         problems: Problems = []
+        labels = self._known.get(raw_labels)
+        if labels is None:
+            labels = self._labels_of(raw_labels, arns, problems)
         if self.query and query_string:
             self._query(query_string, document, problems)
-        for member, raw in zip(self.labels, raw_labels, strict=True):
-            document[member.name] = decode_label(raw, member.name)
         if self.check is not None:
             self.check(document, "", problems)
         if problems:
             raise failure(problems)
-        self._resolve(document, arns)
+        document.update(labels)
+        if self.references:
+            self._resolve(document, arns)
         return document
+
+    def _labels_of(
+        self, raw_labels: tuple[str, ...], arns: ArnScheme, problems: Problems
+    ) -> dict[str, str]:
+        values: dict[str, str] = {}
+        found = len(problems)
+        for label, raw in zip(self.labels, raw_labels, strict=True):
+            value = decode_label(raw, label.name)
+            label.check(value, label.name, problems)
+            if len(problems) > found:
+                continue
+            if label.reference == "project":
+                value = arns.project_name(value, label.name)
+            elif label.reference == "segment":
+                value = arns.segment_name(value, label.name)
+            elif label.reference == "arn":
+                arns.resource(value, label.name)
+            if label.name_check is not None:
+                label.name_check(value, label.name, problems)
+            values[label.name] = value
+        if len(problems) == found:
+            if len(self._known) >= _KNOWN_LABELS:
+                self._known.clear()
+            self._known[raw_labels] = values
+        return values
 
     def _body(self, body: bytes) -> dict[str, Any]:
         try:
@@ -158,7 +218,5 @@ class OperationInput:
             )
             check_name(resolved, name, problems)
             document[name] = resolved
-        for name in self.arns:
-            arns.resource(document[name], name)
         if problems:
             raise failure(problems)

@@ -36,6 +36,9 @@ _SERVED_BY = {
     "GetExperimentAggregates": Service.RESULTS,
 }
 
+# Matches remembered; past this many distinct paths the memory starts over.
+_RECENT_PATHS = 4096
+
 # Requests larger than this are refused before they are read whole.
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -96,11 +99,24 @@ class RouteTable:
         self.routes = routes
         self._by_shape: dict[tuple[str, int], list[Route]] = {}
         self._paths: dict[int, list[Route]] = {}
+        # Clients call the same few paths again and again (one per project and feature).
+        self._recent: dict[tuple[str, str], Match] = {}
         for route in routes:
             self._by_shape.setdefault((route.method, len(route.segments)), []).append(route)
             self._paths.setdefault(len(route.segments), []).append(route)
 
     def match(self, method: str, raw_path: str) -> Match | None:
+        key = (method, raw_path)
+        found = self._recent.get(key)
+        if found is None:
+            found = self._match(method, raw_path)
+            if found is not None:
+                if len(self._recent) >= _RECENT_PATHS:
+                    self._recent.clear()
+                self._recent[key] = found
+        return found
+
+    def _match(self, method: str, raw_path: str) -> Match | None:
         segments = raw_path[1:].split("/") if raw_path.startswith("/") else None
         if segments is None:
             return None

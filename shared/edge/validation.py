@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -86,6 +87,12 @@ class Compiler:
         self._checks[shape_name] = compiled
         return compiled
 
+    def structure_without(self, shape_name: str, excluded: frozenset[str]) -> Check:
+        """A structure's check over all but some members (the labels, checked apart)."""
+        shape = self.model.shape(shape_name)
+        members = {k: v for k, v in shape.members.items() if k not in excluded}
+        return self._structure(replace(shape, members=members, required=shape.required - excluded))
+
     def _compile(self, shape: Shape) -> Check:
         kind = shape.type
         if kind == "structure":
@@ -126,7 +133,7 @@ class Compiler:
                         problems.append((_join(path, name), "Member must not be null"))
                     continue
                 present += 1
-                inner(item, _join(path, name), problems)
+                inner(item, f"{path}.{name}" if path else name, problems)
             if union and present != 1:
                 problems.append(
                     (path, f"Member must have exactly one of {names} set (got {present})")
