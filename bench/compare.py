@@ -1,12 +1,12 @@
-"""Before and after: one bench scenario on a base commit and on the working tree, interleaved.
+"""Before and after: one bench scenario on a base commit and on HEAD, interleaved.
 
     python bench/compare.py --base 575fcd6 --scenario evaluation_http --rounds 3
 
 The machine is noisy and drifts within minutes, so the two sides take turns
-(base, tree, base, tree, ...) and the table quotes each figure's median over the
-rounds and the ratio of the medians. The base runs from a git worktree with this
-tree's virtual environment; its results go to ``bench/results/compare-<scenario>.json``
-and ``.md`` beside the other figures.
+(base, head, base, head, ...) and the table quotes each figure's median over the
+rounds and the ratio of the medians. Each side runs from a git worktree of its
+commit with this tree's virtual environment, so editing the tree meanwhile changes
+nothing; the results go to ``bench/results/compare-<scenario>.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -70,26 +70,26 @@ def main() -> None:
     ).stdout.strip()
     runs: dict[str, list[dict[str, Any]]] = {"base": [], "tree": []}
     with tempfile.TemporaryDirectory(prefix="verdict-compare-") as tmp:
-        worktree = Path(tmp) / "base"
-        subprocess.run(
-            ["git", "worktree", "add", "-q", str(worktree), base_sha], cwd=REPO, check=True
-        )
+        sides = {"base": Path(tmp) / "base", "tree": Path(tmp) / "head"}
         jars = REPO / ".verdict" / "kafka-jars"
-        if jars.exists():
-            (worktree / ".verdict").mkdir(exist_ok=True)
-            (worktree / ".verdict" / "kafka-jars").symlink_to(jars)
-        saved = RESULTS / "latest.json"
-        kept = saved.read_bytes() if saved.exists() else None
+        for side, sha in (("base", base_sha), ("tree", tree_sha)):
+            worktree = sides[side]
+            subprocess.run(
+                ["git", "worktree", "add", "-q", "--detach", str(worktree), sha],
+                cwd=REPO,
+                check=True,
+            )
+            if jars.exists():
+                (worktree / ".verdict").mkdir(exist_ok=True)
+                (worktree / ".verdict" / "kafka-jars").symlink_to(jars)
         try:
             for _ in range(args.rounds):
-                runs["base"].append(run_side(worktree, args.scenario))
-                runs["tree"].append(run_side(REPO, args.scenario))
+                for side in ("base", "tree"):
+                    runs[side].append(run_side(sides[side], args.scenario))
         finally:
-            # The tree's latest.json belongs to `make bench`; leave it as it was.
-            if kept is not None:
-                saved.write_bytes(kept)
-            subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=REPO)
-            shutil.rmtree(worktree, ignore_errors=True)
+            for worktree in sides.values():
+                subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=REPO)
+                shutil.rmtree(worktree, ignore_errors=True)
     rows = []
     for label, path, higher in FIGURES[args.scenario]:
         base = statistics.median(dig(r, path) for r in runs["base"])
