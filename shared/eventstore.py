@@ -1,14 +1,21 @@
-"""The Postgres event store: append at an expected version, read by position, notify.
+"""The event store: append at an expected version, read by stream and by position.
 
-Appends take an EXCLUSIVE lock on the table, so positions commit in the order
-they are assigned and a follower reading "position > last" never skips one that
-commits later with a smaller number. Reads (ACCESS SHARE) are not blocked.
+Two stores keep one contract (``tests/integration/test_eventstore.py`` runs the
+same tests on both): ``EventStore`` on Postgres, and ``InMemoryEventStore`` for
+the application's unit tests and anything else that wants no database.
+
+On Postgres, appends take an EXCLUSIVE lock on the table, so positions commit in
+the order they are assigned and a follower reading "position > last" never skips
+one that commits later with a smaller number. Reads (ACCESS SHARE) are not blocked.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -114,3 +121,57 @@ class EventStore:
     async def head(self) -> int:
         value = await self.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
         return int(value)
+
+
+class InMemoryEventStore:
+    """The same contract in a process's memory: versions checked, positions gap-free.
+
+    Payloads are deep-copied in and out, as a round trip through a database would,
+    so a caller can never change what was stored. ``on_append`` plays the part of
+    NOTIFY: a feed can be woken by it."""
+
+    def __init__(self) -> None:
+        self._events: list[Envelope] = []
+        self._versions: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+        self.on_append: list[Callable[[int], object]] = []
+
+    async def append(
+        self, stream: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[Envelope]:
+        async with self._lock:
+            actual = self._versions.get(stream)
+            if (actual or 0) != expected_version:
+                raise ConcurrencyError(stream, expected_version, actual)
+            now = datetime.now(UTC)
+            appended = [
+                Envelope(
+                    stream=stream,
+                    version=expected_version + offset,
+                    position=len(self._events) + offset,
+                    type=event.type,
+                    schema_version=event.schema_version,
+                    occurred_at=now,
+                    payload=copy.deepcopy(event.payload),
+                    metadata=copy.deepcopy(event.metadata),
+                )
+                for offset, event in enumerate(events, start=1)
+            ]
+            self._events.extend(appended)
+            self._versions[stream] = expected_version + len(appended)
+        for wake in self.on_append:
+            wake(appended[-1].position)
+        return [_copy(e) for e in appended]
+
+    async def read_stream(self, stream: str) -> list[Envelope]:
+        return [_copy(e) for e in self._events if e.stream == stream]
+
+    async def read_after(self, position: int, limit: int = 1000) -> list[Envelope]:
+        return [_copy(e) for e in self._events[position : position + limit]]
+
+    async def head(self) -> int:
+        return len(self._events)
+
+
+def _copy(envelope: Envelope) -> Envelope:
+    return upcast(copy.deepcopy(envelope))

@@ -2,7 +2,8 @@
 
 LISTEN/NOTIFY wakes the follower; it then catches up by position, so a lost
 notification, a dropped connection or a restart never loses an event. A slow
-poll backs the notifications up.
+poll backs the notifications up. Without a database URL (an in-memory store),
+the store's own append hook wakes it instead.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 import asyncpg
 
 from shared.envelope import Envelope
-from shared.eventstore import NOTIFY_CHANNEL, EventStore
+from shared.eventstore import NOTIFY_CHANNEL, InMemoryEventStore
 from shared.observability import PROJECTION_LAG, PROJECTION_POSITION
 
 log = logging.getLogger(__name__)
@@ -23,11 +25,15 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[Envelope], object]
 
 
+class Readable(Protocol):
+    async def read_after(self, position: int, limit: int = 1000) -> list[Envelope]: ...
+
+
 class Feed:
     def __init__(
         self,
-        store: EventStore,
-        database_url: str,
+        store: Readable,
+        database_url: str | None,
         subscriber: Subscriber,
         *,
         poll_interval: float = 1.0,
@@ -50,7 +56,10 @@ class Feed:
     async def start(self) -> None:
         """Catch up with the whole log, then follow it."""
         await self.catch_up()
-        await self._listen()
+        if self.database_url is not None:
+            await self._listen()
+        elif isinstance(self.store, InMemoryEventStore):
+            self.store.on_append.append(self._on_position)
         self._task = asyncio.create_task(self._run(), name="feed")
 
     async def stop(self) -> None:
@@ -93,6 +102,10 @@ class Feed:
             if len(batch) == 0:
                 return
 
+    def _on_position(self, position: int) -> None:
+        self.last_known = max(self.last_known, position)
+        self._wake.set()
+
     async def _listen(self) -> None:
         conn = await asyncpg.connect(self.database_url)
         await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
@@ -100,7 +113,7 @@ class Feed:
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):
-            self.last_known = max(self.last_known, int(payload))
+            self._on_position(int(payload))
             PROJECTION_LAG.labels(self.name).set(self.lag)
         self._wake.set()
 
@@ -110,7 +123,9 @@ class Feed:
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             self._wake.clear()
             try:
-                if self._listener is None or self._listener.is_closed():
+                if self.database_url is not None and (
+                    self._listener is None or self._listener.is_closed()
+                ):
                     await self._listen()
                 await self.catch_up()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

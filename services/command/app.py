@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
+from services.command.application import ControlPlane
 from services.command.endpoints import experiments as ex
 from services.command.endpoints import features as fe
 from services.command.endpoints import launches as la
 from services.command.endpoints import projects as pr
 from services.command.endpoints import segments as se
 from services.command.endpoints import tags as ta
-from services.command.handlers import CommandHandlers
 from shared.config import Settings
 from shared.domain.projection import ConfigView, apply
 from shared.edge.app import Edge
@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> Edge:
         view = ConfigView()
         feed = Feed(store, database_url, partial(apply, view), name="command")
         await feed.start()
-        edge.state.handlers = CommandHandlers(store, feed, view, arns)
+        edge.state.application = ControlPlane(store, feed, view, arns)
         edge.state.tokens = TokenCodec(settings.pagination_key())
         edge.state.readiness = lambda: (
             feed.lag == 0,

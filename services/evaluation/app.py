@@ -16,6 +16,7 @@ from shared import topics
 from shared.config import Settings
 from shared.domain.evaluation import experiment_key
 from shared.domain.projection import ConfigView, apply
+from shared.domain.values import Status
 from shared.edge.app import Edge
 from shared.edge.routing import Service
 from shared.eventstore import EventStore, create_pool
@@ -60,7 +61,7 @@ def create_app(settings: Settings) -> Edge:
         await persistence.load(
             experiment_key(x)
             for x in view.experiments.values()
-            if not x.deleted and x.status == "RUNNING" and x.config.sticky_assignment
+            if not x.deleted and x.status == Status.RUNNING and x.config.sticky_assignment
         )
         await persistence.start()
         producer = create_producer(bootstrap)

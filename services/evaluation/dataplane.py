@@ -16,11 +16,14 @@ from services.evaluation.assignments import Assignment, AssignmentPublisher
 from services.evaluation.rules import RulesCache
 from services.evaluation.sticky import StickyStore
 from shared import serialization
+from shared.domain import queries
 from shared.domain.arn import ArnScheme
+from shared.domain.errors import DomainError, NotFound
 from shared.domain.evaluation import Evaluation, FeatureRules, evaluate
 from shared.domain.projection import ConfigView
 from shared.edge.app import Call
-from shared.errors import ResourceNotFoundException, VerdictError
+from shared.edge.errors import wire_error
+from shared.errors import VerdictError
 from shared.observability import EVALUATIONS, EvaluationCounts
 from shared.wire import render
 from shared.wire.common import json_object
@@ -57,10 +60,8 @@ class DataPlane:
         found = self.rules.get(project, feature)
         if found is not None:
             return found
-        self.project_exists(project)
-        raise ResourceNotFoundException(
-            f"feature {feature} does not exist in project {project}", feature, "Feature"
-        )
+        queries.feature(self.view, project, feature)  # says which of the two is missing
+        raise NotFound(f"feature {feature} has no rules yet", feature, "Feature")
 
     def decide(
         self, project: str, feature: str, entity_id: str, raw_context: str | None, rid: str
@@ -91,10 +92,6 @@ class DataPlane:
             )
         return evaluation
 
-    def project_exists(self, project: str) -> None:
-        if self.view.project(project) is None:
-            raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
-
 
 # The handlers: the edge has validated the input against the model already.
 
@@ -116,7 +113,7 @@ def evaluate_feature(call: Call) -> Any:
 def batch_evaluate_feature(call: Call) -> Any:
     plane: DataPlane = call.state.plane
     project = call.input["project"]
-    plane.project_exists(project)
+    queries.project(plane.view, project)
     project_arn = plane.arns.project(project)
     results = []
     for one in call.input["requests"]:
@@ -127,7 +124,8 @@ def batch_evaluate_feature(call: Call) -> Any:
                 project, feature, entity_id, one.get("evaluationContext"), call.request_id
             )
             result.update(render_evaluation(evaluation))
-        except VerdictError as exc:
+        except (VerdictError, DomainError) as refused:
+            exc = wire_error(refused)
             # What only the server knows (an unknown feature, a context that is not a
             # JSON object) fails its own item; the model's checks failed the request.
             result["reason"] = "ERROR"

@@ -12,9 +12,12 @@ from typing import Any
 
 from services.evaluation.publisher import OutgoingEvent, Publisher
 from shared import serialization
+from shared.domain import queries
+from shared.domain.errors import DomainError
 from shared.domain.projection import ConfigView
 from shared.edge.app import Call
-from shared.errors import ResourceNotFoundException, ValidationException, VerdictError
+from shared.edge.errors import wire_error
+from shared.errors import ValidationException, VerdictError
 from shared.observability import EVENTS_INGESTED, EVENTS_REJECTED
 from shared.wire.common import json_object
 
@@ -31,8 +34,7 @@ def _check_event(event: dict[str, Any], now: float) -> dict[str, Any]:
 async def put_project_events(call: Call) -> Any:
     project = call.input["project"]
     view: ConfigView = call.state.view
-    if view.project(project) is None:
-        raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
+    queries.project(view, project)
     now = time.time()
     rid = call.request_id
     results: list[dict[str, Any]] = []
@@ -44,7 +46,8 @@ async def put_project_events(call: Call) -> Any:
         results.append({"eventId": event_id})
         try:
             data = _check_event(event, now)
-        except VerdictError as exc:
+        except (VerdictError, DomainError) as refused:
+            exc = wire_error(refused)
             results[-1].update(errorCode=exc.code, errorMessage=exc.message[:1024])
             EVENTS_REJECTED.labels(exc.code).inc()
             continue

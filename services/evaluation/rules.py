@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain import queries
 from shared.domain.evaluation import FeatureRules, compile_rules
-from shared.domain.experiment import Experiment
-from shared.domain.launch import Launch
 from shared.domain.projection import ConfigView
 
 
@@ -44,14 +43,9 @@ class RulesCache:
             del self.rules[key]
         if self.view.project(project) is None:
             return
-        launches: dict[str, Launch] = {}
-        for launch in self.view.live_launches(project):
-            if launch.status == "RUNNING":
-                for name in launch.features:
-                    launches[name] = launch
-        experiments: dict[str, Experiment] = {
-            x.feature: x for x in self.view.live_experiments(project) if x.status == "RUNNING"
-        }
+        launches = queries.running_launches(self.view, project)
+        # The stored status: ``evaluate`` ends an experiment at its analysisCompleteTime.
+        experiments = queries.running_experiments(self.view, project)
         segments = {s.name: s.pattern for s in self.view.live_segments()}
         for feature in self.view.live_features(project):
             self.rules[(project, feature.name)] = compile_rules(

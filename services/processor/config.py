@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from shared.domain.evaluation import experiment_key
 from shared.domain.observations import MetricSpec, metric_specs
+from shared.domain.values import Status
 from shared.follower import ConfigFollower
 
 
@@ -35,7 +36,7 @@ class ProcessorConfig:
             if x.deleted:
                 continue
             metrics[experiment_key(x)] = tuple(g.definition.name for g in x.config.metric_goals)
-            if x.status in ("CREATED", "RUNNING"):
+            if x.status in (Status.CREATED, Status.RUNNING):
                 specs[x.project].extend(metric_specs(x))
         self.specs = dict(specs)
         self.metrics = metrics

@@ -9,11 +9,12 @@ from typing import Any
 from services.results import report
 from services.results.source import AggregateSource
 from shared.config import Settings
+from shared.domain import queries
 from shared.domain.aggregation import Cell, cumulative
 from shared.domain.evaluation import experiment_key
 from shared.domain.experiment import Experiment
 from shared.edge.app import Call
-from shared.errors import ResourceNotFoundException, ValidationException
+from shared.errors import ValidationException
 from shared.follower import ConfigFollower
 from shared.observability import RESULTS_COMPUTATION
 from shared.wire.common import parse
@@ -25,16 +26,7 @@ DEFAULT_PERIOD = 86_400
 
 def find_experiment(call: Call) -> Experiment:
     follower: ConfigFollower = call.state.follower
-    project = call.input["project"]
-    name = call.input["experiment"]
-    if follower.view.project(project) is None:
-        raise ResourceNotFoundException(f"project {project} does not exist", project, "Project")
-    experiment = follower.view.experiment(project, name)
-    if experiment is None:
-        raise ResourceNotFoundException(
-            f"experiment {name} does not exist in project {project}", name, "Experiment"
-        )
-    return experiment
+    return queries.experiment(follower.view, call.input["project"], call.input["experiment"])
 
 
 def _summary(cells: list[Cell]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.errors import ResourceNotFoundException, ValidationException
+from shared.domain.errors import Invalid, NotFound
 
 _NAME = r"[-a-zA-Z0-9._]+"
 _ARN = re.compile(
@@ -51,7 +51,7 @@ class ArnScheme:
         ARN of another region or account is refused, never read as a local name."""
         ref = self._parse(arn, field)
         if ref is None:
-            raise ResourceNotFoundException(
+            raise NotFound(
                 f"{field} {arn!r} is not an Evidently project, feature, launch, experiment"
                 " or segment ARN",
                 arn,
@@ -71,7 +71,7 @@ class ArnScheme:
             return ref
         found = self._parse(ref, field)
         if found is None or found.kind != kind:
-            raise ValidationException(
+            raise Invalid(
                 f"{field} {ref!r} is not a {kind} ARN ({self._prefix()}:{kind}/NAME)", field=field
             )
         return found.name
@@ -81,7 +81,7 @@ class ArnScheme:
         if not match or match["partition"] != "aws" or match["service"] != "evidently":
             return None
         if match["region"] != self.region or match["account"] != self.account_id:
-            raise ValidationException(
+            raise Invalid(
                 f"{field} {arn!r} names another region or account; this service is"
                 f" {self.region}, account {self.account_id}",
                 field=field,

@@ -25,7 +25,6 @@ from shared.domain.feature import Feature
 from shared.domain.hashing import SAMPLE, SPLIT, bucket, pick, scale_weights
 from shared.domain.launch import Launch
 from shared.domain.patterns import Pattern, compile_pattern
-from shared.domain.projection import ConfigView
 from shared.domain.values import VariableValue
 
 Weights = tuple[tuple[str, int], ...]
@@ -271,22 +270,3 @@ def evaluate(
             if decided is not None:
                 return decided
     return Evaluation(rules.default, rules.values[rules.default], Reason.DEFAULT)
-
-
-def running_rules(view: ConfigView, project: str, feature: Feature) -> FeatureRules:
-    """Compile a feature's rules from the view: its running launch and experiment.
-
-    An experiment past its analysisCompleteTime is left to ``evaluate``, which
-    knows the time.
-    """
-    launches = [x for x in view.launches_of_feature(project, feature.name) if x.status == "RUNNING"]
-    experiments = [
-        x for x in view.experiments_of_feature(project, feature.name) if x.status == "RUNNING"
-    ]
-    segments = {s.name: s.pattern for s in view.live_segments()}
-    return compile_rules(
-        feature,
-        launches[0] if launches else None,
-        experiments[0] if experiments else None,
-        segments,
-    )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.events import (
     ExperimentArchived,
     ExperimentConfig,
@@ -25,7 +26,7 @@ from shared.domain.events import (
 )
 from shared.domain.feature import Feature
 from shared.domain.metrics import check_metric_definitions
-from shared.errors import ConflictException, ResourceNotFoundException, ValidationException
+from shared.domain.values import ENDED, Status
 
 TOTAL_WEIGHT = 100_000
 ENDED_REASONS = ("success", "tech_issue", "no_longer_needed", "no_stat_sig", "other")
@@ -61,21 +62,21 @@ class Experiment:
     def status_at(self, now: datetime) -> str:
         """RUNNING experiments complete at analysisCompleteTime, unless a winner is serving."""
         if (
-            self.status == "RUNNING"
+            self.status == Status.RUNNING
             and self.winner is None
             and self.analysis_complete_time is not None
             and now >= self.analysis_complete_time
         ):
-            return "COMPLETED"
+            return Status.COMPLETED
         return self.status
 
     def lifecycle_at(self, now: datetime) -> str:
         status = self.status_at(now)
         if self.archived:
             return "archived"
-        if status == "CREATED":
+        if status == Status.CREATED:
             return "draft"
-        if status == "RUNNING":
+        if status == Status.RUNNING:
             return "winner_declared" if self.winner else "active"
         return "ended"
 
@@ -98,76 +99,68 @@ def check_config(
 ) -> None:
     names = [t.name for t in config.treatments]
     if not 1 <= len(names) <= 5:
-        raise ValidationException("an experiment has 1 to 5 treatments", field="treatments")
+        raise Invalid("an experiment has 1 to 5 treatments", field="treatments")
     if len(set(names)) != len(names):
-        raise ValidationException("treatment names must be unique", field="treatments")
+        raise Invalid("treatment names must be unique", field="treatments")
     features = {t.feature for t in config.treatments}
     if len(features) != 1:
-        raise ValidationException(
+        raise Invalid(
             "every treatment of an experiment uses the same feature", field="treatments.feature"
         )
     for t in config.treatments:
         f = feature(t.feature)
         if f is None:
-            raise ResourceNotFoundException(
-                f"feature {t.feature} does not exist", t.feature, "Feature"
-            )
+            raise NotFound(f"feature {t.feature} does not exist", t.feature, "Feature")
         if f.variation(t.variation) is None:
-            raise ValidationException(
+            raise Invalid(
                 f"treatment {t.name}: feature {t.feature} has no variation {t.variation!r}",
                 field="treatments.variation",
             )
     if not 1 <= len(config.metric_goals) <= 3:
-        raise ValidationException("an experiment has 1 to 3 metricGoals", field="metricGoals")
+        raise Invalid("an experiment has 1 to 3 metricGoals", field="metricGoals")
     check_metric_definitions([g.definition for g in config.metric_goals], "metricGoals")
     if config.control_treatment not in names:
-        raise ValidationException(
+        raise Invalid(
             f"controlTreatmentName {config.control_treatment!r} is not a treatment",
             field="onlineAbConfig.controlTreatmentName",
         )
     unknown = sorted(set(config.treatment_weights) - set(names))
     if unknown:
-        raise ValidationException(
+        raise Invalid(
             f"treatmentWeights names unknown treatments {unknown}",
             field="onlineAbConfig.treatmentWeights",
         )
     weights = config.treatment_weights.values()
     if any(not 0 <= w <= TOTAL_WEIGHT for w in weights) or sum(weights) != TOTAL_WEIGHT:
-        raise ValidationException(
+        raise Invalid(
             f"treatmentWeights are 0 to {TOTAL_WEIGHT} each and sum to {TOTAL_WEIGHT}",
             field="onlineAbConfig.treatmentWeights",
         )
     if not 0 <= config.sampling_rate <= TOTAL_WEIGHT:
-        raise ValidationException("samplingRate is 0 to 100000", field="samplingRate")
+        raise Invalid("samplingRate is 0 to 100000", field="samplingRate")
     if config.segment is not None and config.segment not in segments:
-        raise ResourceNotFoundException(
-            f"segment {config.segment} does not exist", config.segment, "Segment"
-        )
+        raise NotFound(f"segment {config.segment} does not exist", config.segment, "Segment")
     analysis = config.analysis
     if analysis.method not in ANALYSIS_METHODS:
-        raise ValidationException(
+        raise Invalid(
             f"analysis method is one of {ANALYSIS_METHODS}", field="analysisConfig.method"
         )
     if not 0.5 <= analysis.confidence_level < 1:
-        raise ValidationException(
+        raise Invalid(
             "confidenceLevel is at least 0.5 and below 1", field="analysisConfig.confidenceLevel"
         )
     if analysis.correction not in CORRECTIONS:
-        raise ValidationException(
-            f"correction is one of {CORRECTIONS}", field="analysisConfig.correction"
-        )
+        raise Invalid(f"correction is one of {CORRECTIONS}", field="analysisConfig.correction")
     if analysis.tuning_sample_size < 1:
-        raise ValidationException(
-            "tuningSampleSize is positive", field="analysisConfig.tuningSampleSize"
-        )
+        raise Invalid("tuningSampleSize is positive", field="analysisConfig.tuningSampleSize")
     if analysis.prior_variance is not None and analysis.prior_variance <= 0:
-        raise ValidationException("priorVariance is positive", field="analysisConfig.priorVariance")
+        raise Invalid("priorVariance is positive", field="analysisConfig.priorVariance")
 
 
 def _ensure_not_ended(experiment: Experiment, now: datetime) -> None:
     status = experiment.status_at(now)
-    if status in ("COMPLETED", "CANCELLED"):
-        raise ConflictException(
+    if status in ENDED:
+        raise Conflict(
             f"experiment {experiment.name} is {status} and can no longer change",
             experiment.name,
             "Experiment",
@@ -186,9 +179,7 @@ def create_experiment(
     now: datetime,
 ) -> list[ExperimentCreated]:
     if existing is not None and not existing.deleted:
-        raise ConflictException(
-            f"experiment {name} already exists in project {project}", name, "Experiment"
-        )
+        raise Conflict(f"experiment {name} already exists in project {project}", name, "Experiment")
     check_config(config, feature, segments)
     return [ExperimentCreated(now, project, name, config, dict(tags))]
 
@@ -202,7 +193,7 @@ def update_experiment(
     now: datetime,
 ) -> list[ExperimentUpdated]:
     _ensure_not_ended(experiment, now)
-    if experiment.status == "RUNNING":
+    if experiment.status == Status.RUNNING:
         old = experiment.config
         # UpdateExperiment: segment and removeSegment "can't be used if the
         # experiment is currently running"; neither can what it measures.
@@ -215,7 +206,7 @@ def update_experiment(
         }
         changed = [k for k, v in frozen.items() if v]
         if changed:
-            raise ConflictException(
+            raise Conflict(
                 f"experiment {experiment.name} is running; {', '.join(changed)} can't change now",
                 experiment.name,
                 "Experiment",
@@ -231,29 +222,25 @@ def start_experiment(
     feature_has_running_experiment: bool,
     now: datetime,
 ) -> list[ExperimentStarted]:
-    if experiment.status != "CREATED":
-        raise ConflictException(
+    if experiment.status != Status.CREATED:
+        raise Conflict(
             f"experiment {experiment.name} is {experiment.status_at(now)}; only a CREATED"
             " experiment can start",
             experiment.name,
             "Experiment",
         )
     if len(experiment.config.treatments) < 2:
-        raise ValidationException(
-            "an experiment needs at least 2 treatments to start", field="treatments"
-        )
+        raise Invalid("an experiment needs at least 2 treatments to start", field="treatments")
     if feature_has_running_experiment:
-        raise ConflictException(
+        raise Conflict(
             f"feature {experiment.feature} already has a running experiment",
             experiment.name,
             "Experiment",
         )
     if analysis_complete_time <= now:
-        raise ValidationException(
-            "analysisCompleteTime must be in the future", field="analysisCompleteTime"
-        )
+        raise Invalid("analysisCompleteTime must be in the future", field="analysisCompleteTime")
     if analysis_complete_time > now + MAX_DURATION:
-        raise ValidationException(
+        raise Invalid(
             "analysisCompleteTime must be no more than 30 days after the start",
             field="analysisCompleteTime",
         )
@@ -268,52 +255,52 @@ def stop_experiment(
     ended_reason: str | None,
     now: datetime,
 ) -> list[ExperimentStopped]:
-    if experiment.status_at(now) != "RUNNING":
-        raise ConflictException(
+    if experiment.status_at(now) != Status.RUNNING:
+        raise Conflict(
             f"experiment {experiment.name} is {experiment.status_at(now)}, not RUNNING",
             experiment.name,
             "Experiment",
         )
     if ended_reason is not None and ended_reason not in ENDED_REASONS:
-        raise ValidationException(f"endedReason is one of {ENDED_REASONS}", field="endedReason")
-    return [ExperimentStopped(now, desired_state or "COMPLETED", reason, ended_reason)]
+        raise Invalid(f"endedReason is one of {ENDED_REASONS}", field="endedReason")
+    return [ExperimentStopped(now, desired_state or Status.COMPLETED, reason, ended_reason)]
 
 
 def declare_winner(
     experiment: Experiment, treatment: str, now: datetime
 ) -> list[ExperimentWinnerDeclared]:
-    if experiment.status_at(now) != "RUNNING":
-        raise ConflictException(
+    if experiment.status_at(now) != Status.RUNNING:
+        raise Conflict(
             f"experiment {experiment.name} is {experiment.status_at(now)}; a winner is declared"
             " on a running experiment",
             experiment.name,
             "Experiment",
         )
     if experiment.treatment(treatment) is None:
-        raise ValidationException(
+        raise Invalid(
             f"experiment {experiment.name} has no treatment {treatment!r}", field="treatment"
         )
     return [ExperimentWinnerDeclared(now, treatment)]
 
 
 def archive_experiment(experiment: Experiment, now: datetime) -> list[ExperimentArchived]:
-    if experiment.status_at(now) not in ("COMPLETED", "CANCELLED"):
-        raise ConflictException(
+    if experiment.status_at(now) not in ENDED:
+        raise Conflict(
             f"experiment {experiment.name} is {experiment.status_at(now)}; only an ended"
             " experiment can be archived",
             experiment.name,
             "Experiment",
         )
     if experiment.archived:
-        raise ConflictException(
+        raise Conflict(
             f"experiment {experiment.name} is already archived", experiment.name, "Experiment"
         )
     return [ExperimentArchived(now)]
 
 
 def delete_experiment(experiment: Experiment, now: datetime) -> list[ExperimentDeleted]:
-    if experiment.status_at(now) == "RUNNING":
-        raise ConflictException(
+    if experiment.status_at(now) == Status.RUNNING:
+        raise Conflict(
             f"experiment {experiment.name} is running; stop it before deleting it",
             experiment.name,
             "Experiment",
@@ -329,7 +316,7 @@ def apply(experiment: Experiment | None, event: object, version: int) -> Experim
                 name=event.name,
                 config=event.config,
                 tags=dict(event.tags),
-                status="CREATED",
+                status=Status.CREATED,
                 created_at=event.at,
                 updated_at=event.at,
                 version=version,
@@ -342,7 +329,7 @@ def apply(experiment: Experiment | None, event: object, version: int) -> Experim
         case ExperimentStarted():
             return replace(
                 experiment,
-                status="RUNNING",
+                status=Status.RUNNING,
                 started_at=event.at,
                 analysis_complete_time=event.analysis_complete_time,
                 updated_at=event.at,

@@ -6,9 +6,9 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.domain.errors import Conflict, Invalid
 from shared.domain.events import FeatureCreated, FeatureDeleted, FeatureUpdated, TagsChanged
 from shared.domain.values import ValueType, Variation
-from shared.errors import ConflictException, ValidationException
 
 MAX_VARIATIONS = 5
 MAX_ENTITY_OVERRIDES = 2500
@@ -48,30 +48,28 @@ def _check_variations(
     variations: Sequence[Variation], default: str, overrides: Mapping[str, str]
 ) -> None:
     if not 1 <= len(variations) <= MAX_VARIATIONS:
-        raise ValidationException(
+        raise Invalid(
             f"a feature has 1 to {MAX_VARIATIONS} variations, not {len(variations)}",
             field="variations",
         )
     names = [v.name for v in variations]
     if len(set(names)) != len(names):
-        raise ValidationException("variation names must be unique", field="variations")
+        raise Invalid("variation names must be unique", field="variations")
     types = {v.value.type for v in variations}
     if len(types) != 1:
-        raise ValidationException(
+        raise Invalid(
             "all variations of a feature must have the same value type", field="variations"
         )
     if default not in names:
-        raise ValidationException(
+        raise Invalid(
             f"defaultVariation {default!r} is not one of the feature's variations",
             field="defaultVariation",
         )
     if len(overrides) > MAX_ENTITY_OVERRIDES:
-        raise ValidationException(
-            f"at most {MAX_ENTITY_OVERRIDES} entityOverrides", field="entityOverrides"
-        )
+        raise Invalid(f"at most {MAX_ENTITY_OVERRIDES} entityOverrides", field="entityOverrides")
     for entity, variation in overrides.items():
         if variation not in names:
-            raise ValidationException(
+            raise Invalid(
                 f"entityOverrides maps {entity!r} to unknown variation {variation!r}",
                 field="entityOverrides",
             )
@@ -91,9 +89,7 @@ def create_feature(
     now: datetime,
 ) -> list[FeatureCreated]:
     if existing is not None and not existing.deleted:
-        raise ConflictException(
-            f"feature {name} already exists in project {project}", name, "Feature"
-        )
+        raise Conflict(f"feature {name} already exists in project {project}", name, "Feature")
     # Evidently: an omitted defaultVariation is the first variation listed.
     default = default_variation or (variations[0].name if variations else "")
     _check_variations(variations, default, entity_overrides)
@@ -126,7 +122,7 @@ def update_feature(
 ) -> list[FeatureUpdated]:
     blocked = sorted(set(remove) & set(variations_in_use))
     if blocked:
-        raise ConflictException(
+        raise Conflict(
             f"variations {blocked} of feature {feature.name} are used by a running launch or"
             " experiment",
             feature.name,
@@ -157,7 +153,7 @@ def delete_feature(
     feature: Feature, *, used_by: Collection[str], now: datetime
 ) -> list[FeatureDeleted]:
     if used_by:
-        raise ConflictException(
+        raise Conflict(
             f"feature {feature.name} is used by {', '.join(sorted(used_by))}",
             feature.name,
             "Feature",

@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.domain.errors import Conflict, Invalid, NotFound
 from shared.domain.events import (
     LaunchConfig,
     LaunchCreated,
@@ -13,12 +14,11 @@ from shared.domain.events import (
     LaunchStarted,
     LaunchStopped,
     LaunchUpdated,
-    ScheduledStep,
     TagsChanged,
 )
 from shared.domain.feature import Feature
 from shared.domain.metrics import check_metric_definitions
-from shared.errors import ConflictException, ResourceNotFoundException, ValidationException
+from shared.domain.values import ENDED, Status
 
 TOTAL_WEIGHT = 100_000
 
@@ -42,14 +42,6 @@ class Launch:
     def features(self) -> frozenset[str]:
         return frozenset(g.feature for g in self.config.groups)
 
-    def current_step(self, now: datetime) -> ScheduledStep | None:
-        """The step in force: the last one whose startTime has come."""
-        current = None
-        for step in self.config.steps:
-            if step.start_time <= now:
-                current = step
-        return current
-
 
 def stream(project: str, name: str) -> str:
     return f"launch-{project}/{name}"
@@ -61,40 +53,40 @@ FeatureLookup = Callable[[str], Feature | None]
 def check_config(config: LaunchConfig, feature: FeatureLookup, segments: Collection[str]) -> None:
     groups = [g.name for g in config.groups]
     if not 1 <= len(groups) <= 5:
-        raise ValidationException("a launch has 1 to 5 groups", field="groups")
+        raise Invalid("a launch has 1 to 5 groups", field="groups")
     if len(set(groups)) != len(groups):
-        raise ValidationException("launch group names must be unique", field="groups")
+        raise Invalid("launch group names must be unique", field="groups")
     for g in config.groups:
         f = feature(g.feature)
         if f is None:
-            raise ResourceNotFoundException(
+            raise NotFound(
                 f"feature {g.feature} of group {g.name} does not exist", g.feature, "Feature"
             )
         if f.variation(g.variation) is None:
-            raise ValidationException(
+            raise Invalid(
                 f"group {g.name}: feature {g.feature} has no variation {g.variation!r}",
                 field="groups.variation",
             )
     if len(config.metric_monitors) > 3:
-        raise ValidationException("at most 3 metricMonitors", field="metricMonitors")
+        raise Invalid("at most 3 metricMonitors", field="metricMonitors")
     check_metric_definitions(config.metric_monitors, "metricMonitors")
     if not 1 <= len(config.steps) <= 6:
-        raise ValidationException("scheduledSplitsConfig has 1 to 6 steps", field="steps")
+        raise Invalid("scheduledSplitsConfig has 1 to 6 steps", field="steps")
     starts = [s.start_time for s in config.steps]
     if starts != sorted(starts) or len(set(starts)) != len(starts):
-        raise ValidationException(
+        raise Invalid(
             "scheduled steps must have strictly increasing startTime", field="steps.startTime"
         )
     for step in config.steps:
         _check_weights(step.group_weights, groups, "steps.groupWeights")
         orders = [o.evaluation_order for o in step.segment_overrides]
         if len(set(orders)) != len(orders):
-            raise ValidationException(
+            raise Invalid(
                 "segment overrides need distinct evaluationOrder", field="segmentOverrides"
             )
         for override in step.segment_overrides:
             if override.segment not in segments:
-                raise ResourceNotFoundException(
+                raise NotFound(
                     f"segment {override.segment} does not exist", override.segment, "Segment"
                 )
             _check_weights(override.weights, groups, "segmentOverrides.weights")
@@ -103,11 +95,11 @@ def check_config(config: LaunchConfig, feature: FeatureLookup, segments: Collect
 def _check_weights(weights: Mapping[str, int], groups: list[str], field: str) -> None:
     unknown = sorted(set(weights) - set(groups))
     if unknown:
-        raise ValidationException(f"{field} names unknown groups {unknown}", field=field)
+        raise Invalid(f"{field} names unknown groups {unknown}", field=field)
     if any(not 0 <= w <= TOTAL_WEIGHT for w in weights.values()):
-        raise ValidationException(f"{field} weights are 0 to {TOTAL_WEIGHT}", field=field)
+        raise Invalid(f"{field} weights are 0 to {TOTAL_WEIGHT}", field=field)
     if sum(weights.values()) > TOTAL_WEIGHT:
-        raise ValidationException(
+        raise Invalid(
             f"{field} weights sum to {sum(weights.values())}, more than {TOTAL_WEIGHT}",
             field=field,
         )
@@ -125,9 +117,7 @@ def create_launch(
     now: datetime,
 ) -> list[LaunchCreated]:
     if existing is not None and not existing.deleted:
-        raise ConflictException(
-            f"launch {name} already exists in project {project}", name, "Launch"
-        )
+        raise Conflict(f"launch {name} already exists in project {project}", name, "Launch")
     check_config(config, feature, segments)
     return [LaunchCreated(now, project, name, config, dict(tags))]
 
@@ -140,8 +130,8 @@ def update_launch(
     segments: Collection[str],
     now: datetime,
 ) -> list[LaunchUpdated]:
-    if launch.status in ("COMPLETED", "CANCELLED"):
-        raise ConflictException(
+    if launch.status in ENDED:
+        raise Conflict(
             f"launch {launch.name} is {launch.status} and can no longer change",
             launch.name,
             "Launch",
@@ -153,35 +143,31 @@ def update_launch(
 def start_launch(
     launch: Launch, *, features_in_running_launches: Collection[str], now: datetime
 ) -> list[LaunchStarted]:
-    if launch.status != "CREATED":
-        raise ConflictException(
+    if launch.status != Status.CREATED:
+        raise Conflict(
             f"launch {launch.name} is {launch.status}; only a CREATED launch can start",
             launch.name,
             "Launch",
         )
     busy = sorted(launch.features & set(features_in_running_launches))
     if busy:
-        raise ConflictException(
-            f"features {busy} already have a running launch", launch.name, "Launch"
-        )
+        raise Conflict(f"features {busy} already have a running launch", launch.name, "Launch")
     return [LaunchStarted(now)]
 
 
 def stop_launch(
     launch: Launch, *, desired_state: str | None, reason: str | None, now: datetime
 ) -> list[LaunchStopped]:
-    # StopLaunch documents no ConflictException: stopping a launch that is not
-    # running is a ValidationException.
-    if launch.status != "RUNNING":
-        raise ValidationException(
-            f"launch {launch.name} is {launch.status}, not RUNNING", field="launch"
-        )
-    return [LaunchStopped(now, desired_state or "COMPLETED", reason)]
+    # StopLaunch documents no Conflict: stopping a launch that is not
+    # running is a Invalid.
+    if launch.status != Status.RUNNING:
+        raise Invalid(f"launch {launch.name} is {launch.status}, not RUNNING", field="launch")
+    return [LaunchStopped(now, desired_state or Status.COMPLETED, reason)]
 
 
 def delete_launch(launch: Launch, now: datetime) -> list[LaunchDeleted]:
-    if launch.status == "RUNNING":
-        raise ConflictException(
+    if launch.status == Status.RUNNING:
+        raise Conflict(
             f"launch {launch.name} is running; stop it before deleting it", launch.name, "Launch"
         )
     return [LaunchDeleted(now)]
@@ -195,7 +181,7 @@ def apply(launch: Launch | None, event: object, version: int) -> Launch | None:
                 name=event.name,
                 config=event.config,
                 tags=dict(event.tags),
-                status="CREATED",
+                status=Status.CREATED,
                 created_at=event.at,
                 updated_at=event.at,
                 version=version,
@@ -204,7 +190,11 @@ def apply(launch: Launch | None, event: object, version: int) -> Launch | None:
             return replace(launch, config=event.config, updated_at=event.at, version=version)
         case LaunchStarted() if launch is not None:
             return replace(
-                launch, status="RUNNING", started_at=event.at, updated_at=event.at, version=version
+                launch,
+                status=Status.RUNNING,
+                started_at=event.at,
+                updated_at=event.at,
+                version=version,
             )
         case LaunchStopped() if launch is not None:
             return replace(

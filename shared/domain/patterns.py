@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from shared.errors import ValidationException
+from shared.domain.errors import Invalid
 
 __all__ = ["Pattern", "compile_pattern"]
 
@@ -268,9 +268,9 @@ class _Invalid(Exception):
 
 
 def compile_pattern(text: str, *, field: str = "pattern", max_length: int | None = None) -> Pattern:
-    """Parse and validate ``text``; raise ValidationException naming ``field``."""
+    """Parse and validate ``text``; raise Invalid naming ``field``."""
     if max_length is not None and len(text) > max_length:
-        raise ValidationException(
+        raise Invalid(
             f"{field} must be at most {max_length} characters, got {len(text)}", field=field
         )
     try:
@@ -282,18 +282,16 @@ def compile_pattern(text: str, *, field: str = "pattern", max_length: int | None
         root = _compile_node(document, ())
     except _Invalid as err:
         where = f" at {_render(err.path)}" if err.path else ""
-        raise ValidationException(
-            f"{field} is invalid{where}: {err.problem}", field=field
-        ) from None
+        raise Invalid(f"{field} is invalid{where}: {err.problem}", field=field) from None
     except json.JSONDecodeError as err:
-        raise ValidationException(
+        raise Invalid(
             f"{field} is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})",
             field=field,
         ) from None
     except ValueError as err:  # e.g. an integer literal past int_max_str_digits
-        raise ValidationException(f"{field} is not valid JSON: {err}", field=field) from None
+        raise Invalid(f"{field} is not valid JSON: {err}", field=field) from None
     except RecursionError:
-        raise ValidationException(f"{field} is nested too deeply", field=field) from None
+        raise Invalid(f"{field} is nested too deeply", field=field) from None
     return Pattern(root, text)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.domain.errors import Conflict
 from shared.domain.events import (
     AppConfigResource,
     DataDelivery,
@@ -15,7 +16,6 @@ from shared.domain.events import (
     ProjectUpdated,
     TagsChanged,
 )
-from shared.errors import ConflictException
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ def create_project(
     now: datetime,
 ) -> list[ProjectCreated]:
     if existing is not None and not existing.deleted:
-        raise ConflictException(f"project {name} already exists", name, "Project")
+        raise Conflict(f"project {name} already exists", name, "Project")
     return [ProjectCreated(now, name, description, dict(tags), data_delivery, app_config_resource)]
 
 
@@ -75,7 +75,7 @@ def update_data_delivery(
 def delete_project(project: Project, *, resources_left: int, now: datetime) -> list[ProjectDeleted]:
     # Evidently refuses to delete a project that still holds resources.
     if resources_left:
-        raise ConflictException(
+        raise Conflict(
             f"project {project.name} still has {resources_left} features, launches or"
             " experiments; delete them first",
             project.name,

@@ -24,6 +24,7 @@ from shared.domain.feature import Feature
 from shared.domain.launch import Launch
 from shared.domain.project import Project
 from shared.domain.segment import Segment
+from shared.domain.values import Status
 from shared.envelope import Envelope, NewEvent
 
 R = TypeVar("R")
@@ -109,9 +110,11 @@ class ConfigView:
         return {
             "featureCount": sum(1 for _ in self.live_features(project)),
             "launchCount": len(launches),
-            "activeLaunchCount": sum(1 for x in launches if x.status == "RUNNING"),
+            "activeLaunchCount": sum(1 for x in launches if x.status == Status.RUNNING),
             "experimentCount": len(experiments),
-            "activeExperimentCount": sum(1 for x in experiments if x.status_at(now) == "RUNNING"),
+            "activeExperimentCount": sum(
+                1 for x in experiments if x.status_at(now) == Status.RUNNING
+            ),
         }
 
 

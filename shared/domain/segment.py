@@ -6,9 +6,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.domain.errors import Conflict
 from shared.domain.events import SegmentCreated, SegmentDeleted, TagsChanged
 from shared.domain.patterns import compile_pattern
-from shared.errors import ConflictException
 
 MAX_PATTERN_LENGTH = 1024
 
@@ -39,7 +39,7 @@ def create_segment(
     now: datetime,
 ) -> list[SegmentCreated]:
     if existing is not None and not existing.deleted:
-        raise ConflictException(f"segment {name} already exists", name, "Segment")
+        raise Conflict(f"segment {name} already exists", name, "Segment")
     compile_pattern(pattern, field="pattern", max_length=MAX_PATTERN_LENGTH)
     return [SegmentCreated(now, name, pattern, description, dict(tags))]
 
@@ -50,7 +50,7 @@ def delete_segment(
     # DeleteSegment: "You can't delete a segment that is being used in a launch or
     # experiment, even if that launch or experiment is not currently running."
     if used_by:
-        raise ConflictException(
+        raise Conflict(
             f"segment {segment.name} is used by {', '.join(sorted(used_by))}",
             segment.name,
             "Segment",

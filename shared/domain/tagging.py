@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.errors import ValidationException
+from shared.domain.errors import Invalid
 
 MAX_TAGS = 50
 
 
 def check_tag_count(tags: Mapping[str, str]) -> None:
     if len(tags) > MAX_TAGS:
-        raise ValidationException(
+        raise Invalid(
             f"a resource has at most {MAX_TAGS} tags; this would have {len(tags)}", field="tags"
         )

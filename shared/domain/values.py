@@ -4,6 +4,25 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """A launch's or an experiment's status: the model's LaunchStatus and ExperimentStatus."""
+
+    CREATED = "CREATED"
+    UPDATING = "UPDATING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+ENDED = frozenset({Status.COMPLETED, Status.CANCELLED})
+
+
+class ProjectStatus(StrEnum):
+    AVAILABLE = "AVAILABLE"
+    UPDATING = "UPDATING"
 
 
 class ValueType(enum.Enum):

@@ -1,4 +1,5 @@
-"""The one function that turns an error into AWS's response shape.
+"""The one function that turns an error into AWS's response shape, and the one table
+that names each domain error in Evidently's vocabulary.
 
 botocore's rest-json parser reads the error code from the ``x-amzn-ErrorType``
 header and the message from the body's ``message``, and raises
@@ -11,7 +12,15 @@ from __future__ import annotations
 import logging
 
 from shared import serialization
-from shared.errors import InternalServerException, VerdictError
+from shared.domain.errors import Conflict, DomainError, Invalid, NotFound, QuotaExceeded
+from shared.errors import (
+    ConflictException,
+    InternalServerException,
+    ResourceNotFoundException,
+    ServiceQuotaExceededException,
+    ValidationException,
+    VerdictError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +30,25 @@ Headers = list[tuple[bytes, bytes]]
 INTERNAL = InternalServerException("internal error; see the service log")
 
 
+def wire_error(exc: DomainError | VerdictError) -> VerdictError:
+    """The Evidently error a domain error is on the wire."""
+    if isinstance(exc, VerdictError):
+        return exc
+    if isinstance(exc, Invalid):
+        return ValidationException(exc.message, field=exc.field)
+    if isinstance(exc, NotFound):
+        return ResourceNotFoundException(exc.message, exc.resource_id, exc.resource_type)
+    if isinstance(exc, Conflict):
+        return ConflictException(exc.message, exc.resource_id, exc.resource_type)
+    if isinstance(exc, QuotaExceeded):
+        return ServiceQuotaExceededException(exc.message, resource_type=exc.resource_type)
+    return InternalServerException(exc.message)
+
+
 def render_error(exc: BaseException, where: str = "") -> tuple[int, Headers, bytes]:
     """(status, headers, body) of an error response."""
+    if isinstance(exc, DomainError):
+        exc = wire_error(exc)
     if not isinstance(exc, VerdictError):
         log.error("unhandled error on %s", where, exc_info=exc)
         exc = INTERNAL

@@ -12,7 +12,7 @@ from shared.domain.feature import Feature
 from shared.domain.launch import Launch
 from shared.domain.project import Project
 from shared.domain.segment import Segment
-from shared.domain.values import ValueType, VariableValue, Variation
+from shared.domain.values import ProjectStatus, ValueType, VariableValue, Variation
 from shared.wire import features as wire_features
 
 _VALUE_FIELD = {
@@ -78,7 +78,7 @@ def project(p: Project, arns: ArnScheme, counters: dict[str, int]) -> dict[str, 
             "arn": arns.project(p.name),
             "name": p.name,
             "description": p.description,
-            "status": "AVAILABLE",
+            "status": ProjectStatus.AVAILABLE,
             "createdTime": timestamp(p.created_at),
             "lastUpdatedTime": timestamp(p.updated_at),
             "tags": dict(p.tags) or None,
@@ -103,7 +103,7 @@ def feature(f: Feature, arns: ArnScheme, evaluation_rules: list[dict[str, str]])
             "name": f.name,
             "project": arns.project(f.project),
             "description": f.description,
-            "status": "AVAILABLE",
+            "status": ProjectStatus.AVAILABLE,
             "createdTime": timestamp(f.created_at),
             "lastUpdatedTime": timestamp(f.updated_at),
             "valueType": f.value_type.value,
@@ -127,7 +127,7 @@ def feature_summary(
             "arn": arns.child(f.project, "feature", f.name),
             "name": f.name,
             "project": arns.project(f.project),
-            "status": "AVAILABLE",
+            "status": ProjectStatus.AVAILABLE,
             "createdTime": timestamp(f.created_at),
             "lastUpdatedTime": timestamp(f.updated_at),
             "defaultVariation": f.default_variation,

@@ -1,4 +1,8 @@
-"""The event store and feed on a real PostgreSQL server."""
+"""The event store's contract, run on both stores: Postgres (a real server) and memory.
+
+The same tests, parametrized: append at version, conflicts, concurrent writers,
+feed order, catch-up from the log. A store that passes them can stand in for the
+other; the application's unit tests rely on that for the in-memory one."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import pytest
 
 from infra.launch.infrastructure import Infrastructure
 from shared.envelope import Envelope, NewEvent
-from shared.eventstore import ConcurrencyError, EventStore, create_pool
+from shared.eventstore import ConcurrencyError, EventStore, InMemoryEventStore, create_pool
 from shared.feed import Feed
 from shared.migrations import migrate, migration_files
 
@@ -30,12 +34,29 @@ async def database_url(infrastructure: Infrastructure) -> str:
     return f"{base}/{name}"
 
 
-@pytest.fixture
-async def store(database_url: str):  # type: ignore[no-untyped-def]
+Store = EventStore | InMemoryEventStore
+
+
+@pytest.fixture(params=["postgres", "memory"])
+async def backend(request: pytest.FixtureRequest, database_url: str):  # type: ignore[no-untyped-def]
+    """(store, the URL a feed listens on: None for memory)."""
+    if request.param == "memory":
+        yield InMemoryEventStore(), None
+        return
     await migrate(database_url)
     pool = await create_pool(database_url, max_size=10)
-    yield EventStore(pool)
+    yield EventStore(pool), database_url
     await pool.close()
+
+
+@pytest.fixture
+def store(backend: tuple[Store, str | None]) -> Store:
+    return backend[0]
+
+
+@pytest.fixture
+def feed_url(backend: tuple[Store, str | None]) -> str | None:
+    return backend[1]
 
 
 def stream() -> str:
@@ -53,7 +74,7 @@ async def test_migrations_are_recorded_once(database_url: str) -> None:
     assert {p.name for p in migration_files()} <= names
 
 
-async def test_append_then_read_back_in_order(store: EventStore) -> None:
+async def test_append_then_read_back_in_order(store: Store) -> None:
     s = stream()
     first = await store.append(s, 0, [NewEvent("A", {"x": 1}), NewEvent("B", {"y": [1, 2]})])
     await store.append(s, 2, [NewEvent("C", {"nested": {"z": "é"}}, metadata={"requestId": "r"})])
@@ -64,7 +85,7 @@ async def test_append_then_read_back_in_order(store: EventStore) -> None:
     assert first[1].position == first[0].position + 1
 
 
-async def test_stale_expected_version_is_a_conflict(store: EventStore) -> None:
+async def test_stale_expected_version_is_a_conflict(store: Store) -> None:
     s = stream()
     await store.append(s, 0, [NewEvent("A", {})])
     with pytest.raises(ConcurrencyError):
@@ -74,7 +95,7 @@ async def test_stale_expected_version_is_a_conflict(store: EventStore) -> None:
     assert len(await store.read_stream(s)) == 1
 
 
-async def test_concurrent_writers_at_one_version_exactly_one_wins(store: EventStore) -> None:
+async def test_concurrent_writers_at_one_version_exactly_one_wins(store: Store) -> None:
     s = stream()
     await store.append(s, 0, [NewEvent("Created", {})])
 
@@ -93,11 +114,11 @@ async def test_concurrent_writers_at_one_version_exactly_one_wins(store: EventSt
 
 
 async def test_feed_delivers_every_event_in_global_order(
-    store: EventStore, database_url: str
+    store: Store, feed_url: str | None
 ) -> None:
     seen: list[Envelope] = []
     start = await store.head()
-    feed = Feed(store, database_url, seen.append, poll_interval=5.0)
+    feed = Feed(store, feed_url, seen.append, poll_interval=5.0)
     feed.position = start
     await feed.start()
     try:
@@ -106,7 +127,7 @@ async def test_feed_delivers_every_event_in_global_order(
             *(store.append(s, 0, [NewEvent("E", {"i": i}) for i in range(4)]) for s in streams)
         )
         last = max(e.position for batch in appended for e in batch)
-        # NOTIFY, not the 5 s poll, must wake the follower.
+        # NOTIFY (or the in-memory store's hook), not the 5 s poll, must wake the follower.
         await asyncio.wait_for(feed.wait_for(last), timeout=3.0)
     finally:
         await feed.stop()
@@ -116,11 +137,11 @@ async def test_feed_delivers_every_event_in_global_order(
     assert positions == sorted(positions) == list(range(start + 1, positions[-1] + 1))
 
 
-async def test_a_new_follower_catches_up_from_the_log(store: EventStore, database_url: str) -> None:
+async def test_a_new_follower_catches_up_from_the_log(store: Store, feed_url: str | None) -> None:
     s = stream()
     await store.append(s, 0, [NewEvent("E", {"i": i}) for i in range(3)])
     seen: list[Envelope] = []
-    feed = Feed(store, database_url, seen.append)
+    feed = Feed(store, feed_url, seen.append)
     await feed.start()
     await feed.stop()
     assert [e.payload["i"] for e in seen if e.stream == s] == [0, 1, 2]

@@ -1,14 +1,14 @@
-"""What every control-plane endpoint shares: handlers, If-Match, ETag, pages."""
+"""What every control-plane endpoint shares: the application, If-Match, ETag, pages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from services.command.handlers import CommandHandlers
+from services.command.application import Context, ControlPlane
 from shared.edge.app import Call, Reply
 from shared.edge.tokens import TokenCodec
-from shared.errors import ServiceQuotaExceededException, ValidationException
+from shared.errors import ValidationException
 
 T = TypeVar("T")
 
@@ -16,38 +16,23 @@ T = TypeVar("T")
 _PAGING = frozenset({"maxResults", "nextToken"})
 
 
-def handlers(call: Call) -> CommandHandlers:
-    found: CommandHandlers = call.state.handlers
+def application(call: Call) -> ControlPlane:
+    found: ControlPlane = call.state.application
     return found
 
 
-def if_match(call: Call) -> int | None:
-    """HTTP's own optimistic concurrency: If-Match carries a resourceVersion ETag."""
+def context(call: Call) -> Context:
+    """The caller's expected version (HTTP's If-Match, a resourceVersion ETag) and request id."""
     raw = call.header("if-match")
-    if raw is None:
-        return None
-    try:
-        return int(raw.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise ValidationException(
-            'If-Match must be a resourceVersion ETag such as "3"', field="If-Match"
-        ) from None
-
-
-def request_metadata(call: Call) -> dict[str, str]:
-    return {"requestId": call.request_id}
-
-
-async def execute(
-    call: Call,
-    stream: str,
-    load: Callable[[], Any],
-    decide: Callable[[Any, Any], Sequence[object]],
-) -> None:
-    """Run one command for this request: its If-Match and request id go along."""
-    await handlers(call).execute(
-        stream, load, decide, if_match=if_match(call), metadata=request_metadata(call)
-    )
+    expected = None
+    if raw is not None:
+        try:
+            expected = int(raw.strip().removeprefix("W/").strip('"'))
+        except ValueError:
+            raise ValidationException(
+                'If-Match must be a resourceVersion ETag such as "3"', field="If-Match"
+            ) from None
+    return Context(expected, call.request_id)
 
 
 def versioned(key: str, body: dict[str, Any]) -> Reply:
@@ -80,10 +65,3 @@ def listing(
     if len(ordered) > size:
         body["nextToken"] = codec.issue(call.operation, filters, name(chosen[-1]))
     return body
-
-
-def check_quota(count: int, limit: int, what: str) -> None:
-    if count >= limit:
-        raise ServiceQuotaExceededException(
-            f"the quota of {limit} {what} is reached", resource_type=what
-        )

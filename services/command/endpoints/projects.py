@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.command.endpoints.common import (
-    check_quota,
-    execute,
-    handlers,
-    listing,
-    versioned,
-)
-from services.command.handlers import CommandHandlers, require
-from shared.domain import project as agg
+from services.command.application import ControlPlane
+from services.command.endpoints.common import application, context, listing, versioned
 from shared.domain.events import AppConfigResource, DataDelivery
 from shared.domain.project import Project
 from shared.edge.app import Call
@@ -40,9 +33,7 @@ def data_delivery(
     )
 
 
-def app_config(
-    project: str, config: wire.ProjectAppConfigResourceConfig | None
-) -> AppConfigResource | None:
+def app_config(config: wire.ProjectAppConfigResourceConfig | None) -> AppConfigResource | None:
     if config is None or (config.applicationId is None and config.environmentId is None):
         return None
     if not config.applicationId or not config.environmentId:
@@ -50,107 +41,63 @@ def app_config(
             "appConfigResource needs both applicationId and environmentId",
             field="appConfigResource",
         )
-    resource = AppConfigResource(config.applicationId, config.environmentId)
-    return AppConfigResource(
-        config.applicationId, config.environmentId, resource.profile_id(project)
-    )
+    return AppConfigResource(config.applicationId, config.environmentId)
 
 
-def body(h: CommandHandlers, project: Project) -> dict[str, Any]:
-    shape = render.project(project, h.arns, h.view.counters(project.name, h.clock()))
+def body(app: ControlPlane, project: Project) -> dict[str, Any]:
+    shape = render.project(project, app.arns, app.view.counters(project.name, app.clock()))
     shape["resourceVersion"] = project.version
     return shape
 
 
 async def create_project(call: Call) -> Any:
     req = parse(wire.CreateProjectRequest, call.input)
-    h = handlers(call)
-
-    def decide(existing: Project | None, now: Any) -> list[object]:
-        check_quota(
-            sum(1 for p in h.view.projects.values() if not p.deleted), h.quotas.projects, "projects"
-        )
-        return list(
-            agg.create_project(
-                existing,
-                name=req.name,
-                description=req.description,
-                tags=req.tags,
-                data_delivery=data_delivery(req.dataDelivery),
-                app_config_resource=app_config(req.name, req.appConfigResource),
-                now=now,
-            )
-        )
-
-    await execute(
-        call,
-        agg.stream(req.name),
-        lambda: h.view.projects.get(req.name),
-        decide,
+    app = application(call)
+    project = await app.create_project(
+        req.name,
+        description=req.description,
+        tags=req.tags,
+        data_delivery=data_delivery(req.dataDelivery),
+        app_config=app_config(req.appConfigResource),
+        context=context(call),
     )
-    return versioned("project", body(h, h.project(req.name)))
+    return versioned("project", body(app, project))
 
 
 async def get_project(call: Call) -> Any:
-    h = handlers(call)
-    return versioned("project", body(h, h.project(call.input["project"])))
+    app = application(call)
+    return versioned("project", body(app, app.get_project(call.input["project"])))
 
 
 async def update_project(call: Call) -> Any:
     req = parse(wire.UpdateProjectRequest, call.input)
-    h = handlers(call)
-    name = req.project
-    await execute(
-        call,
-        agg.stream(name),
-        lambda: h.project(name),
-        lambda p, now: agg.update_project(
-            require(p),
-            description=req.description,
-            app_config_resource=app_config(name, req.appConfigResource),
-            now=now,
-        ),
+    app = application(call)
+    project = await app.update_project(
+        req.project,
+        description=req.description,
+        app_config=app_config(req.appConfigResource),
+        context=context(call),
     )
-    return versioned("project", body(h, h.project(name)))
+    return versioned("project", body(app, project))
 
 
 async def update_project_data_delivery(call: Call) -> Any:
     req = parse(wire.UpdateProjectDataDeliveryRequest, call.input)
-    h = handlers(call)
-    name = req.project
-    await execute(
-        call,
-        agg.stream(name),
-        lambda: h.project(name),
-        lambda p, now: agg.update_data_delivery(require(p), data_delivery(req), now),
-    )
-    return versioned("project", body(h, h.project(name)))
+    app = application(call)
+    project = await app.update_project_data_delivery(req.project, data_delivery(req), context(call))
+    return versioned("project", body(app, project))
 
 
 async def delete_project(call: Call) -> Any:
-    h = handlers(call)
-    name = call.input["project"]
-
-    def decide(p: Project | None, now: Any) -> list[object]:
-        counts = h.view.counters(name, now)
-        left = counts["featureCount"] + counts["launchCount"] + counts["experimentCount"]
-        return list(agg.delete_project(require(p), resources_left=left, now=now))
-
-    await execute(
-        call,
-        agg.stream(name),
-        lambda: h.project(name),
-        decide,
-    )
+    await application(call).delete_project(call.input["project"], context(call))
     return {}
 
 
 async def list_projects(call: Call) -> Any:
-    h = handlers(call)
-    now = h.clock()
+    app = application(call)
+    now = app.clock()
 
     def summary(p: Project) -> dict[str, Any]:
-        return render.project_summary(p, h.arns, h.view.counters(p.name, now))
+        return render.project_summary(p, app.arns, app.view.counters(p.name, now))
 
-    live = [p for p in h.view.projects.values() if not p.deleted]
-    return listing(call, "projects", live, lambda p: p.name, summary, default=50)
+    return listing(call, "projects", app.list_projects(), lambda p: p.name, summary, default=50)

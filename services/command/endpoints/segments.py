@@ -5,18 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.command.endpoints.common import (
-    check_quota,
-    execute,
-    handlers,
-    listing,
-    versioned,
-)
-from services.command.handlers import CommandHandlers, require
-from shared.domain import segment as agg
+from services.command.application import ControlPlane
+from services.command.endpoints.common import application, context, listing, versioned
 from shared.domain.experiment import Experiment
 from shared.domain.launch import Launch
-from shared.domain.patterns import compile_pattern
 from shared.domain.segment import Segment
 from shared.edge.app import Call
 from shared.wire import render
@@ -24,70 +16,38 @@ from shared.wire import segments as wire
 from shared.wire.common import json_object, parse
 
 
-def body(h: CommandHandlers, s: Segment) -> dict[str, Any]:
+def body(app: ControlPlane, s: Segment) -> dict[str, Any]:
     return render.segment(
-        s, h.arns, len(h.view.segment_launches(s.name)), len(h.view.segment_experiments(s.name))
+        s,
+        app.arns,
+        len(app.view.segment_launches(s.name)),
+        len(app.view.segment_experiments(s.name)),
     )
 
 
 async def create_segment(call: Call) -> Any:
     req = parse(wire.CreateSegmentRequest, call.input)
-    h = handlers(call)
-
-    def decide(existing: Segment | None, now: datetime) -> list[object]:
-        check_quota(sum(1 for _ in h.view.live_segments()), h.quotas.segments, "segments")
-        return list(
-            agg.create_segment(
-                existing,
-                name=req.name,
-                pattern=req.pattern,
-                description=req.description,
-                tags=req.tags,
-                now=now,
-            )
-        )
-
-    await execute(
-        call,
-        agg.stream(req.name),
-        lambda: h.view.segments.get(req.name),
-        decide,
+    app = application(call)
+    segment = await app.create_segment(
+        req.name, req.pattern, description=req.description, tags=req.tags, context=context(call)
     )
-    return versioned("segment", body(h, h.segment(req.name)))
+    return versioned("segment", body(app, segment))
 
 
 async def get_segment(call: Call) -> Any:
-    h = handlers(call)
-    return versioned("segment", body(h, h.segment(call.input["segment"])))
+    app = application(call)
+    return versioned("segment", body(app, app.get_segment(call.input["segment"])))
 
 
 async def delete_segment(call: Call) -> Any:
-    h = handlers(call)
-    name = call.input["segment"]
-
-    def decide(state: Segment | None, now: datetime) -> list[object]:
-        users = {f"launch {x.project}/{x.name}" for x in h.view.segment_launches(name)}
-        users |= {f"experiment {x.project}/{x.name}" for x in h.view.segment_experiments(name)}
-        return list(agg.delete_segment(require(state), used_by=users, now=now))
-
-    await execute(
-        call,
-        agg.stream(name),
-        lambda: h.segment(name),
-        decide,
-    )
+    await application(call).delete_segment(call.input["segment"], context(call))
     return {}
 
 
 async def list_segments(call: Call) -> Any:
-    h = handlers(call)
+    app = application(call)
     return listing(
-        call,
-        "segments",
-        h.view.live_segments(),
-        lambda s: s.name,
-        lambda s: body(h, s),
-        default=50,
+        call, "segments", app.list_segments(), lambda s: s.name, lambda s: body(app, s), default=50
     )
 
 
@@ -95,12 +55,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _reference(h: CommandHandlers, x: Launch | Experiment, now: datetime) -> dict[str, Any]:
+def _reference(app: ControlPlane, x: Launch | Experiment, now: datetime) -> dict[str, Any]:
     if isinstance(x, Launch):
-        arn, kind, status = h.arns.child(x.project, "launch", x.name), "LAUNCH", x.status
+        arn, kind, status = app.arns.child(x.project, "launch", x.name), "LAUNCH", x.status
     else:
         arn, kind, status = (
-            h.arns.child(x.project, "experiment", x.name),
+            app.arns.child(x.project, "experiment", x.name),
             "EXPERIMENT",
             x.status_at(now),
         )
@@ -117,21 +77,14 @@ def _reference(h: CommandHandlers, x: Launch | Experiment, now: datetime) -> dic
 
 
 async def list_segment_references(call: Call) -> Any:
-    h = handlers(call)
-    name = call.input["segment"]
-    h.segment(name)
-    users: list[Launch | Experiment]
-    if call.input["type"] == "LAUNCH":
-        users = list(h.view.segment_launches(name))
-    else:
-        users = list(h.view.segment_experiments(name))
-    now = h.clock()
+    app = application(call)
+    now = app.clock()
     return listing(
         call,
         "referencedBy",
-        users,
+        app.segment_references(call.input["segment"], call.input["type"]),
         lambda x: f"{x.project}/{x.name}",
-        lambda x: _reference(h, x, now),
+        lambda x: _reference(app, x, now),
         # ListSegmentReferences: "If you omit this, the default of 50 is used."
         default=50,
     )
@@ -139,6 +92,5 @@ async def list_segment_references(call: Call) -> Any:
 
 async def test_segment_pattern(call: Call) -> Any:
     req = parse(wire.TestSegmentPatternRequest, call.input)
-    pattern = compile_pattern(req.pattern, field="pattern", max_length=agg.MAX_PATTERN_LENGTH)
     payload = json_object(req.payload, "payload")
-    return {"match": pattern.matches(payload)}
+    return {"match": application(call).test_segment_pattern(req.pattern, payload)}

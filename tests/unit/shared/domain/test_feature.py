@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.domain import feature as agg
+from shared.domain.errors import Conflict, Invalid
 from shared.domain.events import FeatureCreated, FeatureUpdated
 from shared.domain.values import ValueType, VariableValue, Variation
-from shared.errors import ConflictException, ValidationException
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -76,14 +76,14 @@ def test_create_records_one_event() -> None:
     ],
 )
 def test_invalid_features_name_the_field(overrides: dict[str, object], field: str) -> None:
-    with pytest.raises(ValidationException) as error:
+    with pytest.raises(Invalid) as error:
         created(**overrides)
-    assert error.value.fields["fieldList"][0]["name"] == field
+    assert error.value.field == field
 
 
 def test_creating_twice_conflicts_but_recreating_after_delete_is_allowed() -> None:
     feature = created()
-    with pytest.raises(ConflictException):
+    with pytest.raises(Conflict):
         agg.create_feature(
             feature,
             project="p",
@@ -135,7 +135,7 @@ def test_update_adds_replaces_and_removes_variations() -> None:
 
 
 def test_removing_the_default_without_a_new_one_is_invalid() -> None:
-    with pytest.raises(ValidationException):
+    with pytest.raises(Invalid):
         agg.update_feature(
             created(),
             description=None,
@@ -151,7 +151,7 @@ def test_removing_the_default_without_a_new_one_is_invalid() -> None:
 
 def test_variations_in_use_cannot_be_removed_and_features_in_use_not_deleted() -> None:
     feature = created()
-    with pytest.raises(ConflictException):
+    with pytest.raises(Conflict):
         agg.update_feature(
             feature,
             description=None,
@@ -163,5 +163,5 @@ def test_variations_in_use_cannot_be_removed_and_features_in_use_not_deleted() -
             variations_in_use=("b",),
             now=NOW,
         )
-    with pytest.raises(ConflictException):
+    with pytest.raises(Conflict):
         agg.delete_feature(feature, used_by=("launch l1",), now=NOW)

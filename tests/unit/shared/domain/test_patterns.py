@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from shared.domain.errors import Invalid
 from shared.domain.patterns import SEGMENT_PATTERN_MAX_LENGTH, compile_pattern
-from shared.errors import ValidationException
 
 
 def matches(pattern: object, context: Mapping[str, object]) -> bool:
@@ -320,12 +320,12 @@ def test_context_may_be_any_mapping() -> None:
     ],
 )
 def test_validation_errors_name_the_field(text: str, says: str) -> None:
-    with pytest.raises(ValidationException) as caught:
+    with pytest.raises(Invalid) as caught:
         compile_pattern(text, field="eventPattern")
     error = caught.value
     assert error.message.startswith("eventPattern ")
     assert says in error.message
-    assert error.fields["fieldList"] == [{"name": "eventPattern", "message": error.message}]
+    assert error.field == "eventPattern"
 
 
 def test_max_length() -> None:
@@ -333,14 +333,14 @@ def test_max_length() -> None:
     assert len(text) == SEGMENT_PATTERN_MAX_LENGTH
     compile_pattern(text, max_length=SEGMENT_PATTERN_MAX_LENGTH)
     compile_pattern(text + " ")  # no limit unless asked
-    with pytest.raises(ValidationException, match="pattern must be at most 1024 characters"):
+    with pytest.raises(Invalid, match="pattern must be at most 1024 characters"):
         compile_pattern(text + " ", max_length=SEGMENT_PATTERN_MAX_LENGTH)
 
 
 def test_default_field_is_pattern() -> None:
-    with pytest.raises(ValidationException) as caught:
+    with pytest.raises(Invalid) as caught:
         compile_pattern("{}")
-    assert caught.value.fields["fieldList"][0]["name"] == "pattern"
+    assert caught.value.field == "pattern"
 
 
 # --- properties ------------------------------------------------------------------------

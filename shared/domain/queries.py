@@ -1,0 +1,137 @@
+"""Questions that span aggregates, asked of the configuration view, answered once.
+
+Which launch or experiment runs on a feature, which variations they hold, who uses a
+segment, what a project still contains, and the lookups that say "does not exist".
+The control plane, the evaluation service and the results service all ask them here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.domain.errors import NotFound
+from shared.domain.experiment import Experiment
+from shared.domain.feature import Feature
+from shared.domain.launch import Launch
+from shared.domain.project import Project
+from shared.domain.projection import ConfigView
+from shared.domain.segment import Segment
+from shared.domain.values import Status
+
+
+def _experiment_running(experiment: Experiment, now: datetime | None) -> bool:
+    # Without a time, the stored status: the evaluation service leaves the end at
+    # analysisCompleteTime to ``evaluate``, which knows the time of each call.
+    status = experiment.status if now is None else experiment.status_at(now)
+    return status == Status.RUNNING
+
+
+def running_launches(view: ConfigView, project: str) -> dict[str, Launch]:
+    """The running launch of each feature of a project that has one."""
+    running: dict[str, Launch] = {}
+    for launch in view.live_launches(project):
+        if launch.status == Status.RUNNING:
+            for feature in launch.features:
+                running[feature] = launch
+    return running
+
+
+def running_experiments(
+    view: ConfigView, project: str, now: datetime | None = None
+) -> dict[str, Experiment]:
+    """The running experiment of each feature of a project that has one."""
+    return {x.feature: x for x in view.live_experiments(project) if _experiment_running(x, now)}
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureUse:
+    """What running launches and experiments hold of one feature."""
+
+    launches: tuple[Launch, ...]
+    experiments: tuple[Experiment, ...]
+
+    @property
+    def users(self) -> set[str]:
+        return {f"launch {x.name}" for x in self.launches} | {
+            f"experiment {x.name}" for x in self.experiments
+        }
+
+
+def feature_use(view: ConfigView, feature: Feature, now: datetime) -> FeatureUse:
+    launches = tuple(
+        x
+        for x in view.launches_of_feature(feature.project, feature.name)
+        if x.status == Status.RUNNING
+    )
+    experiments = tuple(
+        x
+        for x in view.experiments_of_feature(feature.project, feature.name)
+        if _experiment_running(x, now)
+    )
+    return FeatureUse(launches, experiments)
+
+
+def held_variations(view: ConfigView, feature: Feature, now: datetime) -> set[str]:
+    """The variations of a feature that its running launch and experiment hand out."""
+    use = feature_use(view, feature, now)
+    # A launch's groups may span features: only this feature's variations are held.
+    held = {g.variation for x in use.launches for g in x.config.groups if g.feature == feature.name}
+    return held | {t.variation for x in use.experiments for t in x.config.treatments}
+
+
+def segment_users(view: ConfigView, segment: str) -> set[str]:
+    users = {f"launch {x.project}/{x.name}" for x in view.segment_launches(segment)}
+    return users | {f"experiment {x.project}/{x.name}" for x in view.segment_experiments(segment)}
+
+
+def resources_left(view: ConfigView, project: str) -> int:
+    """Features, launches and experiments still in a project (it can't be deleted with any)."""
+    return (
+        sum(1 for _ in view.live_features(project))
+        + sum(1 for _ in view.live_launches(project))
+        + sum(1 for _ in view.live_experiments(project))
+    )
+
+
+# -- lookups that answer NotFound ------------------------------------------------------
+
+
+def project(view: ConfigView, name: str) -> Project:
+    found = view.project(name)
+    if found is None:
+        raise NotFound(f"project {name} does not exist", name, "Project")
+    return found
+
+
+def feature(view: ConfigView, project_name: str, name: str) -> Feature:
+    project(view, project_name)
+    found = view.feature(project_name, name)
+    if found is None:
+        raise NotFound(f"feature {name} does not exist in project {project_name}", name, "Feature")
+    return found
+
+
+def launch(view: ConfigView, project_name: str, name: str) -> Launch:
+    project(view, project_name)
+    found = view.launch(project_name, name)
+    if found is None:
+        raise NotFound(f"launch {name} does not exist in project {project_name}", name, "Launch")
+    return found
+
+
+def experiment(view: ConfigView, project_name: str, name: str) -> Experiment:
+    project(view, project_name)
+    found = view.experiment(project_name, name)
+    if found is None:
+        raise NotFound(
+            f"experiment {name} does not exist in project {project_name}", name, "Experiment"
+        )
+    return found
+
+
+def segment(view: ConfigView, name: str) -> Segment:
+    found = view.segment(name)
+    if found is None:
+        raise NotFound(f"segment {name} does not exist", name, "Segment")
+    return found
