@@ -39,6 +39,12 @@ from infra.launch.ports import free_port  # noqa: E402
 from infra.launch.stack import Stack  # noqa: E402
 from shared import topics  # noqa: E402
 from shared.config import Settings  # noqa: E402
+from shared.streams import (  # noqa: E402
+    Assignment,
+    CellRecord,
+    encode_assignments,
+    encode_metric_event,
+)
 
 PY = sys.executable
 RESULTS = REPO / "bench" / "results"
@@ -603,6 +609,7 @@ async def raw_consumer_rate(bootstrap: str, topic: str, count: int) -> float:
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for messages in batch.values():
                 for m in messages:
+                    # The floor: the transport and a JSON parse, no Verdict code.
                     orjson.loads(m.value)
                     seen += 1
         return seen / (time.perf_counter() - started)
@@ -646,19 +653,21 @@ def ingestion(stack: Stack, project: str) -> dict[str, Any]:
     assignments = [
         (
             f"user-{i}".encode(),
-            orjson.dumps(
-                {
-                    "entityId": f"user-{i}",
-                    "project": project,
-                    "feature": "f",
-                    "kind": "experiment",
-                    "name": "ingest",
-                    "treatment": ("control", "t1")[i % 2],
-                    "variation": "x",
-                    "timestamp": now - 5,
-                    "requestId": None,
-                    "experimentKey": key,
-                }
+            encode_assignments(
+                [
+                    Assignment(
+                        f"user-{i}",
+                        project,
+                        "f",
+                        "experiment",
+                        "ingest",
+                        ("control", "t1")[i % 2],
+                        "x",
+                        now - 5,
+                        None,
+                        key,
+                    )
+                ]
             ),
         )
         for i in range(entities)
@@ -712,14 +721,14 @@ def ingestion(stack: Stack, project: str) -> dict[str, Any]:
     records = [
         (
             f"user-{i % entities}".encode(),
-            orjson.dumps(
-                {
-                    "eventId": str(uuid.uuid4()),
-                    "project": project,
-                    "type": "aws.evidently.custom",
-                    "timestamp": time.time(),
-                    "data": {"user": f"user-{i % entities}", "v0": 2.0},
-                }
+            encode_metric_event(
+                event_id=str(uuid.uuid4()),
+                project=project,
+                event_type="aws.evidently.custom",
+                timestamp=time.time(),
+                data={"user": f"user-{i % entities}", "v0": 2.0},
+                entity_id=None,
+                request_id=None,
             ),
         )
         for i in range(n)
@@ -794,16 +803,8 @@ def synthetic_cells(
                     float(((x - x.mean()) * (y - y.mean())).sum() * scale),
                 )
                 cell = Cell(cm, CoMoments(), int((y > 0).mean() * cm.n), 0)
-                value = {
-                    **cell.to_json(),
-                    "experimentKey": key,
-                    "metric": m,
-                    "treatment": t,
-                    "bucket": first + b,
-                    "bucketSeconds": bucket_seconds,
-                    "partition": 0,
-                }
-                out.append((f"{key}|{m}|{t}|{first + b}|0".encode(), orjson.dumps(value)))
+                record = CellRecord(key, m, t, first + b, bucket_seconds, 0, cell)
+                out.append((record.key(), record.encode()))
     return out
 
 
@@ -939,19 +940,21 @@ def memory(stack: Stack, bench_project: str) -> dict[str, Any]:
     records = [
         (
             f"p-{i}".encode(),
-            orjson.dumps(
-                {
-                    "entityId": f"p-{i}",
-                    "project": bench_project,
-                    "feature": "f",
-                    "kind": "experiment",
-                    "name": "mem-processor",
-                    "treatment": "control",
-                    "variation": "control",
-                    "timestamp": now,
-                    "requestId": None,
-                    "experimentKey": key,
-                }
+            encode_assignments(
+                [
+                    Assignment(
+                        f"p-{i}",
+                        bench_project,
+                        "f",
+                        "experiment",
+                        "mem-processor",
+                        "control",
+                        "control",
+                        now,
+                        None,
+                        key,
+                    )
+                ]
             ),
         )
         for i in range(n)

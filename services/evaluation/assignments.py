@@ -17,44 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from shared import serialization
 from shared.observability import ASSIGNMENT_EVENTS
+from shared.streams import Assignment, encode_assignments
 from shared.topics import by_entity_partition
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    entity_id: str
-    project: str
-    feature: str
-    kind: str  # "experiment" | "launch"
-    name: str
-    arm: str  # treatment or group
-    variation: str
-    timestamp: float
-    request_id: str | None
-    experiment_key: str | None = None  # one incarnation of the experiment; None for launches
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "entityId": self.entity_id,
-            "project": self.project,
-            "feature": self.feature,
-            "kind": self.kind,
-            "name": self.name,
-            "treatment": self.arm,
-            "variation": self.variation,
-            "timestamp": self.timestamp,
-            "requestId": self.request_id,
-            "experimentKey": self.experiment_key,
-        }
 
 
 def _entity_of(assignment: Assignment) -> str:
@@ -131,7 +102,7 @@ class AssignmentPublisher:
             try:
                 await self.producer.send(
                     self.topic,
-                    serialization.dumps([a.to_json() for a in chunk]),
+                    encode_assignments(chunk),
                     partition=partition,
                 )
             except KafkaError as exc:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from services.evaluation.assignments import Assignment, AssignmentPublisher
+from services.evaluation.assignments import AssignmentPublisher
 from services.evaluation.rules import RulesCache
 from services.evaluation.sticky import StickyStore
 from shared import serialization
@@ -25,6 +25,7 @@ from shared.edge.app import Call
 from shared.edge.errors import wire_error
 from shared.errors import VerdictError
 from shared.observability import EVALUATIONS, EvaluationCounts
+from shared.streams import Assignment
 from shared.wire import render
 from shared.wire.common import json_object
 

@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from services.evaluation.publisher import OutgoingEvent, Publisher
-from shared import serialization
 from shared.domain import queries
 from shared.domain.errors import DomainError
 from shared.domain.projection import ConfigView
@@ -19,6 +18,7 @@ from shared.edge.app import Call
 from shared.edge.errors import wire_error
 from shared.errors import ValidationException, VerdictError
 from shared.observability import EVENTS_INGESTED, EVENTS_REJECTED
+from shared.streams import encode_metric_event
 from shared.wire.common import json_object
 
 # Timestamps further ahead than this are a client clock or unit bug (ms for s).
@@ -53,22 +53,18 @@ async def put_project_events(call: Call) -> Any:
             continue
         entity = data.get("entityId")
         entity_id = entity if isinstance(entity, str) and entity else None
-        record = {
-            "eventId": event_id,
-            "project": project,
-            "type": event["type"],
-            "timestamp": float(event["timestamp"]),
-            "data": data,
-            "entityId": entity_id,
-            "requestId": rid,
-        }
+        record = encode_metric_event(
+            event_id=event_id,
+            project=project,
+            event_type=event["type"],
+            timestamp=float(event["timestamp"]),
+            data=data,
+            entity_id=entity_id,
+            request_id=rid,
+        )
         key = entity_id or event_id
         # The request id travels as a Kafka header too, so an event can be followed.
-        outgoing.append(
-            OutgoingEvent(
-                key.encode(), serialization.dumps(record), (("request_id", rid.encode()),)
-            )
-        )
+        outgoing.append(OutgoingEvent(key.encode(), record, (("request_id", rid.encode()),)))
         slots.append(len(results) - 1)
         types.append(event["type"])
     publisher: Publisher = call.state.publisher

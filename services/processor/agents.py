@@ -22,26 +22,26 @@ from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
-import orjson
-
 from services.processor.aggregates import PartitionAggregates
 from services.processor.app import app, config, settings
 from services.processor.join import Update, entity_of, fold, split_entity_key, target
-from services.processor.records import (
-    ITEMS_PER_RECORD,
-    AssignmentRecord,
-    Decoded,
-    MalformedRecord,
-    ObservationRecord,
-    decode_assignments,
-    decode_observations,
-    encode_observations,
-)
 from services.processor.router import EventRouter
 from services.processor.tables import LiveRow, entities, partition_of, state_of
-from shared import serialization, topics
+from shared import topics
 from shared.domain.aggregation import EntityState
 from shared.observability import count_records, forget_lag
+from shared.streams import (
+    ITEMS_PER_RECORD,
+    Decoded,
+    Exposure,
+    MalformedRecord,
+    Observed,
+    decode_exposures,
+    decode_observations,
+    encode_assignments,
+    encode_entity_row,
+    encode_observations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,12 @@ async def route_events() -> None:
     await router.run()
 
 
-def _decode(topic: str, raw: bytes) -> tuple[list[Update], int]:
-    """The updates in one record, and how many of its items were malformed."""
-    decoded: Decoded[ObservationRecord] | Decoded[AssignmentRecord] = (
-        decode_observations(raw) if topic == topics.OBSERVATIONS else decode_assignments(raw)
+def _decode(topic: str, raw: bytes) -> Decoded[Update]:
+    """The updates in one record, and how many of its items were skipped."""
+    decoded: Decoded[Observed] | Decoded[Exposure] = (
+        decode_observations(raw) if topic == topics.OBSERVATIONS else decode_exposures(raw)
     )
-    return list(decoded.items), decoded.malformed
+    return Decoded(list(decoded.items), decoded.malformed, decoded.unknown)
 
 
 def _load(key: str) -> EntityState | None:
@@ -115,8 +115,8 @@ async def _known(updates: list[Update], counts: Counter[str]) -> list[Update]:
 
 def _encode(topic: str, updates: list[Update]) -> bytes:
     if topic == topics.OBSERVATIONS:
-        return encode_observations([u for u in updates if isinstance(u, ObservationRecord)])
-    return serialization.dumps([u.to_json() for u in updates if isinstance(u, AssignmentRecord)])
+        return encode_observations([u for u in updates if isinstance(u, Observed)])
+    return encode_assignments([u.as_assignment() for u in updates if isinstance(u, Exposure)])
 
 
 class Batch:
@@ -133,14 +133,15 @@ class Batch:
 
     async def add(self, topic: str, partition: int, raw: bytes) -> None:
         try:
-            updates, malformed = _decode(topic, raw)
+            decoded = _decode(topic, raw)
         except MalformedRecord as exc:
             self.counts[topic]["malformed"] += 1
             log.warning("skipping a malformed record: %s", exc)
             return
-        self.counts[topic]["malformed"] += malformed
+        self.counts[topic]["malformed"] += decoded.malformed
+        self.counts[topic]["unknown_version"] += decoded.unknown
         here = self.updates.setdefault(partition, [])
-        for update in await _known(updates, self.counts[topic]):
+        for update in await _known(decoded.items, self.counts[topic]):
             if topics.entity_partition(entity_of(update), P) == partition:
                 here.append(update)
             else:
@@ -170,8 +171,8 @@ class Batch:
     async def _join_partition(self, partition: int, updates: list[Update]) -> None:
         folded = fold(updates, _load)
         for kind, topic in (
-            (ObservationRecord, topics.OBSERVATIONS),
-            (AssignmentRecord, topics.ASSIGNMENTS),
+            (Observed, topics.OBSERVATIONS),
+            (Exposure, topics.ASSIGNMENTS),
         ):
             self.counts[topic]["applied"] += folded.applied[kind]
             self.counts[topic]["unchanged"] += folded.unchanged[kind]
@@ -181,8 +182,8 @@ class Batch:
             # Straight to the producer: faust's table assignment queues the changelog
             # record in a buffer that its flush-before-commit can miss (a SIGKILL then
             # lost rows whose offsets were committed).
-            row = {**change.after.to_json(), "p": partition}
-            await self.send(CHANGELOG, orjson.dumps(key), orjson.dumps(row), partition)
+            row_key, row = encode_entity_row(key, change.after, partition)
+            await self.send(CHANGELOG, row_key, row, partition)
             experiment_metrics = metrics.get(change.experiment)
             if experiment_metrics is not None:  # None: deleted since the batch was read
                 aggregates.contribute(
@@ -190,7 +191,7 @@ class Batch:
                 )
         if log.isEnabledFor(logging.DEBUG):
             for update in updates:
-                if isinstance(update, AssignmentRecord):
+                if isinstance(update, Exposure):
                     log.debug(
                         "exposure applied",
                         extra={

@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from services.processor.records import AssignmentRecord, ObservationRecord
 from shared.domain.aggregation import EntityState
+from shared.streams import Exposure, Observed
 
-Update = AssignmentRecord | ObservationRecord
+Update = Exposure | Observed
 
 
 def entity_key(experiment_key: str, entity_id: str) -> str:
@@ -30,7 +30,7 @@ def split_entity_key(key: str) -> tuple[str, str]:
 
 def target(update: Update) -> tuple[str, str]:
     """(experiment key, entity id) an update belongs to."""
-    if isinstance(update, AssignmentRecord):
+    if isinstance(update, Exposure):
         return update.experiment_key, update.entity_id
     o = update.observation
     return o.experiment_key, o.entity_id
@@ -42,7 +42,7 @@ def entity_of(update: Update) -> str:
 
 def step(state: EntityState, update: Update) -> EntityState:
     """The state after one update; the same object when the update changes nothing."""
-    if isinstance(update, AssignmentRecord):
+    if isinstance(update, Exposure):
         return state.with_exposure(update.treatment, update.timestamp)
     o = update.observation
     return state.with_event(o.metric, (update.timestamp, o.value, update.event_id))
@@ -58,7 +58,7 @@ class Change:
 @dataclass
 class Folded:
     changes: dict[str, Change] = field(default_factory=dict)  # entity key -> change
-    # Per update kind (AssignmentRecord or ObservationRecord): how many changed a
+    # Per update kind (Exposure or Observed): how many changed a
     # state, and how many were redeliveries or otherwise changed nothing.
     applied: Counter[type] = field(default_factory=Counter)
     unchanged: Counter[type] = field(default_factory=Counter)

@@ -26,16 +26,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.processor.join import entity_of
-from services.processor.records import (
-    ITEMS_PER_RECORD,
-    MalformedRecord,
-    ObservationRecord,
-    decode_metric_event,
-    encode_observations,
-)
 from shared import topics
 from shared.domain.observations import MetricSpec, observe
 from shared.observability import count_records, forget_lag
+from shared.streams import (
+    ITEMS_PER_RECORD,
+    MalformedRecord,
+    Observed,
+    UnknownVersion,
+    decode_metric_event,
+    encode_observations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Routed:
 def route(raws: Iterable[bytes], specs_for: SpecsFor, partitions: int) -> Routed:
     """Metric events (raw record values) -> observation arrays by entity partition."""
     out = Routed()
-    observations: list[ObservationRecord] = []
+    observations: list[Observed] = []
     for raw in raws:
         try:
             event = decode_metric_event(raw)
@@ -63,9 +64,13 @@ def route(raws: Iterable[bytes], specs_for: SpecsFor, partitions: int) -> Routed
             out.counts["malformed"] += 1
             log.warning("skipping %s", exc)
             continue
+        except UnknownVersion as exc:
+            out.counts["unknown_version"] += 1
+            log.warning("skipping a metric event of %s", exc)
+            continue
         out.counts["routed"] += 1
         for observation in observe(specs_for(event.project), event.data):
-            observations.append(ObservationRecord(observation, event.timestamp, event.event_id))
+            observations.append(Observed(observation, event.timestamp, event.event_id))
     for partition, chunk in topics.by_entity_partition(
         observations, entity_of, partitions, ITEMS_PER_RECORD
     ):

@@ -15,6 +15,7 @@ from typing import Any
 
 from services.processor.app import app, settings
 from shared.domain.aggregation import EntityState
+from shared.streams import entity_row_partition, entity_row_state
 
 ENTITIES = "entities"
 
@@ -39,8 +40,8 @@ Row = LiveRow | Mapping[str, Any]
 
 
 def state_of(row: Row) -> EntityState:
-    return row.state if isinstance(row, LiveRow) else EntityState.from_json(row)
+    return row.state if isinstance(row, LiveRow) else entity_row_state(row)
 
 
 def partition_of(row: Row) -> int:
-    return row.partition if isinstance(row, LiveRow) else int(row["p"])
+    return row.partition if isinstance(row, LiveRow) else entity_row_partition(row)

@@ -14,11 +14,11 @@ import contextlib
 import logging
 from collections.abc import Mapping
 
-import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.domain.aggregation import Cell, CellKey, merge_cell
+from shared.streams import CellRecord, MalformedRecord, UnknownVersion
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class AggregateSource:
         self.merged: dict[str, dict[CellKey, Cell]] = {}
         self.bucket_seconds: dict[str, int] = {}
         self.applied = 0
+        # Cells that could not be read (malformed, or of an unknown schema version).
+        self.skipped = 0
         self.caught_up = asyncio.Event()
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
@@ -96,11 +98,15 @@ class AggregateSource:
             merge_cell(self.merged[old[0]][old[1]], old[2], -1)
         if value is None:
             return
-        body = orjson.loads(value)
-        experiment = str(body["experimentKey"])
-        cell_key: CellKey = (str(body["metric"]), str(body["treatment"]), int(body["bucket"]))
-        cell = Cell.from_json(body)
-        self.bucket_seconds[experiment] = int(body["bucketSeconds"])
+        try:
+            record = CellRecord.decode(value)
+        except (MalformedRecord, UnknownVersion) as exc:
+            self.skipped += 1
+            log.warning("skipping an aggregate cell: %s", exc)
+            return
+        experiment, cell = record.experiment_key, record.cell
+        cell_key: CellKey = (record.metric, record.treatment, record.bucket)
+        self.bucket_seconds[experiment] = record.bucket_seconds
         merge_cell(self.merged.setdefault(experiment, {}).setdefault(cell_key, Cell()), cell, +1)
         self.rows[key] = (experiment, cell_key, cell)
         self.applied += 1

@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from services.evaluation.assignments import Assignment, AssignmentPublisher
+from services.evaluation.assignments import AssignmentPublisher
+from shared.streams import Assignment
 from shared.topics import entity_partition
 
 

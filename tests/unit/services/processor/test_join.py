@@ -15,19 +15,19 @@ from services.processor.join import (
     step,
     target,
 )
-from services.processor.records import AssignmentRecord, ObservationRecord
 from shared.domain.aggregation import EntityState
 from shared.domain.observations import Observation
+from shared.streams import Exposure, Observed
 
 X = "shop/exp@1.0"
 
 
-def exposure(entity: str, treatment: str, at: float) -> AssignmentRecord:
-    return AssignmentRecord(X, entity, treatment, at)
+def exposure(entity: str, treatment: str, at: float) -> Exposure:
+    return Exposure(X, entity, treatment, at)
 
 
-def event(entity: str, value: float, at: float, event_id: int) -> ObservationRecord:
-    return ObservationRecord(Observation(X, "revenue", entity, value), at, event_id)
+def event(entity: str, value: float, at: float, event_id: int) -> Observed:
+    return Observed(Observation(X, "revenue", entity, value), at, event_id)
 
 
 def one_at_a_time(updates: list[Update], stored: dict[str, EntityState]) -> dict[str, EntityState]:
@@ -53,9 +53,9 @@ def test_a_batch_writes_each_entity_once_with_every_update_applied() -> None:
     assert a.before is None and a.experiment == X
     assert a.after.treatment == "t1" and a.after.exposed_at == 5.0
     assert [e[2] for e in a.after.events["revenue"]] == [1, 2]
-    assert folded.applied[ObservationRecord] == 3
-    assert folded.applied[AssignmentRecord] == 1
-    assert folded.unchanged[ObservationRecord] == 1
+    assert folded.applied[Observed] == 3
+    assert folded.applied[Exposure] == 1
+    assert folded.unchanged[Observed] == 1
 
 
 def test_a_replayed_batch_changes_nothing_and_writes_nothing() -> None:

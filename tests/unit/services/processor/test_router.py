@@ -10,10 +10,10 @@ import orjson
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaTimeoutError
 
-from services.processor.records import decode_observations
 from services.processor.router import EventRouter, route
 from shared.domain.observations import MetricSpec
 from shared.domain.patterns import compile_pattern
+from shared.streams import decode_observations
 from shared.topics import entity_partition
 
 SPECS = [

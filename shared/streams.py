@@ -1,0 +1,377 @@
+"""Every record that crosses a process on Kafka, defined once: its fields, its encoding,
+its decoding. Producers and consumers (the evaluation service, the processor, the
+results service, the benchmarks) encode and decode only through this module.
+
+- ``verdict.events``: ``MetricEvent``, one JSON object; written by PutProjectEvents and
+  your producers, read by the processor's router.
+- ``verdict.assignments``: ``Assignment`` items, a JSON array; written by the evaluation
+  service, read by the join (as ``Exposure``).
+- ``verdict.observations``: ``Observed`` items, a JSON array; written by the router,
+  read by the join.
+- the entities table's changelog: an entity row (``EntityState`` and its partition);
+  written by the join, read by faust's table recovery.
+- ``verdict.aggregates``: ``CellRecord``, compacted by cell; written by the processor,
+  read by the results service.
+
+**Versions.** Every record or array item may carry its schema version, ``"v"`` (in
+an observations item ``"sv"``, where ``"v"`` has always been the value); absent means
+1, so the records written before versions existed read as version 1.
+A reader skips and counts an item of a version it does not know (``unknown``),
+never fails on it: a newer writer can be deployed before its readers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import mmh3
+import orjson
+
+from shared import serialization
+from shared.domain.aggregation import Cell, EntityState
+from shared.domain.observations import Observation
+
+VERSION = 1
+
+
+class MalformedRecord(ValueError):
+    pass
+
+
+class UnknownVersion(ValueError):
+    """A record of a schema version this reader does not know: skip it and count it."""
+
+
+def _check_version(body: Mapping[str, Any]) -> None:
+    version = body.get("v", 1)
+    if version != VERSION:
+        raise UnknownVersion(f"schema version {version!r}")
+
+
+def finite(value: Any, name: str) -> float:
+    """A float that arithmetic can use: "nan" and "inf" pass float() but would poison
+    every aggregate they reach, and JSON cannot carry them onward."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} is not a finite number: {value!r}")
+    return number
+
+
+T = TypeVar("T")
+_ITEM_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded(Generic[T]):
+    """The good items of an array record, and how many were skipped: one bad item never
+    costs the others in its record."""
+
+    items: list[T]
+    malformed: int = 0
+    unknown: int = 0
+
+
+def _array(raw: bytes, what: str) -> list[Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRecord(f"malformed {what}: {exc}") from None
+    # A single object is how records were written before they were batched.
+    return body if isinstance(body, list) else [body]
+
+
+# -- verdict.events -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MetricEvent:
+    event_id: int  # 64-bit hash: what deduplicates a redelivered event
+    project: str
+    timestamp: float
+    data: dict[str, Any]
+
+
+def event_id_hash(event_id: str | None, raw: bytes) -> int:
+    # A producer that sends no eventId gets one derived from the record itself:
+    # the same record delivered twice is then recognised as one event.
+    source = event_id.encode() if event_id else raw
+    return int(mmh3.hash64(source, 0, True)[0])
+
+
+def encode_metric_event(
+    *,
+    event_id: str,
+    project: str,
+    event_type: str,
+    timestamp: float,
+    data: Mapping[str, Any],
+    entity_id: str | None,
+    request_id: str | None,
+) -> bytes:
+    """A metric event as PutProjectEvents writes it (README, "Topics")."""
+    return serialization.dumps(
+        {
+            "eventId": event_id,
+            "project": project,
+            "type": event_type,
+            "timestamp": timestamp,
+            "data": data,
+            "entityId": entity_id,
+            "requestId": request_id,
+        }
+    )
+
+
+def decode_metric_event(raw: bytes) -> MetricEvent:
+    try:
+        body = orjson.loads(raw)
+        if not isinstance(body, dict):
+            raise TypeError("the record is not a JSON object")
+        _check_version(body)
+        data = body["data"]
+        if isinstance(data, str):
+            data = orjson.loads(data)
+        if not isinstance(data, dict):
+            raise TypeError("data is not a JSON object")
+        event_id = body.get("eventId")
+        if event_id is not None and not isinstance(event_id, str):
+            raise TypeError("eventId is not a string")
+        return MetricEvent(
+            event_id=event_id_hash(event_id, raw),
+            project=str(body["project"]),
+            timestamp=finite(body["timestamp"], "timestamp"),
+            data=data,
+        )
+    except UnknownVersion:
+        raise
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise MalformedRecord(f"malformed metric event: {exc}") from None
+
+
+# -- verdict.assignments ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Who got which treatment (or launch group), when: one item of an assignments record."""
+
+    entity_id: str
+    project: str
+    feature: str
+    kind: str  # "experiment" | "launch"
+    name: str
+    treatment: str  # the treatment, or the launch group
+    variation: str
+    timestamp: float
+    request_id: str | None
+    experiment_key: str | None = None  # one incarnation of the experiment; None for launches
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "entityId": self.entity_id,
+            "project": self.project,
+            "feature": self.feature,
+            "kind": self.kind,
+            "name": self.name,
+            "treatment": self.treatment,
+            "variation": self.variation,
+            "timestamp": self.timestamp,
+            "requestId": self.request_id,
+            "experimentKey": self.experiment_key,
+        }
+
+
+def encode_assignments(items: list[Assignment]) -> bytes:
+    return serialization.dumps([a.to_json() for a in items])
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """An experiment assignment as the join reads it: the fields that expose an entity."""
+
+    experiment_key: str
+    entity_id: str
+    treatment: str
+    timestamp: float
+    request_id: str | None = None
+
+    def as_assignment(self) -> Assignment:
+        """To write it again (the join moves a record to its entity partition)."""
+        return Assignment(
+            self.entity_id,
+            "",
+            "",
+            "experiment",
+            "",
+            self.treatment,
+            "",
+            self.timestamp,
+            self.request_id,
+            self.experiment_key,
+        )
+
+
+def _exposure(b: Any) -> Exposure | None:
+    _check_version(b)
+    if b.get("kind") != "experiment" or not b.get("experimentKey"):
+        return None  # launch assignments are not analysed
+    request_id = b.get("requestId")
+    return Exposure(
+        str(b["experimentKey"]),
+        str(b["entityId"]),
+        str(b["treatment"]),
+        finite(b["timestamp"], "timestamp"),
+        request_id if isinstance(request_id, str) else None,
+    )
+
+
+def decode_exposures(raw: bytes) -> Decoded[Exposure]:
+    """The experiment assignments in one record on ``verdict.assignments``."""
+    items: list[Exposure] = []
+    malformed = unknown = 0
+    for item in _array(raw, "assignment"):
+        try:
+            one = _exposure(item)
+        except UnknownVersion:
+            unknown += 1
+            continue
+        except _ITEM_ERRORS:
+            malformed += 1
+            continue
+        if one is not None:
+            items.append(one)
+    return Decoded(items, malformed, unknown)
+
+
+# -- verdict.observations ---------------------------------------------------------------
+
+# Items per array record on verdict.observations (~100 B each), and per record the
+# join moves to its entity partition: well under the producer's 256 KB batches.
+ITEMS_PER_RECORD = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One metric value of one entity, from one metric event: an observations item."""
+
+    observation: Observation
+    timestamp: float
+    event_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        o = self.observation
+        return {
+            "k": o.experiment_key,
+            "m": o.metric,
+            "e": o.entity_id,
+            "v": o.value,
+            "ts": self.timestamp,
+            "id": self.event_id,
+        }
+
+
+def encode_observations(items: list[Observed]) -> bytes:
+    return serialization.dumps([r.to_json() for r in items])
+
+
+def _observed(b: Any) -> Observed:
+    # "v" is the observed value here, as it always was; the schema version of an
+    # observations item is "sv".
+    version = b.get("sv", 1)
+    if version != VERSION:
+        raise UnknownVersion(f"schema version {version!r}")
+    return Observed(
+        Observation(str(b["k"]), str(b["m"]), str(b["e"]), finite(b["v"], "value")),
+        finite(b["ts"], "timestamp"),
+        int(b["id"]),
+    )
+
+
+def decode_observations(raw: bytes) -> Decoded[Observed]:
+    """One record on ``verdict.observations``."""
+    items: list[Observed] = []
+    malformed = unknown = 0
+    for item in _array(raw, "observation"):
+        try:
+            items.append(_observed(item))
+        except UnknownVersion:
+            unknown += 1
+        except _ITEM_ERRORS:
+            malformed += 1
+    return Decoded(items, malformed, unknown)
+
+
+# -- the entities table's changelog -----------------------------------------------------
+
+
+def encode_entity_row(key: str, state: EntityState, partition: int) -> tuple[bytes, bytes]:
+    """(key, value) of an entity row; the row keeps its partition so that aggregates can
+    be rebuilt per partition."""
+    return orjson.dumps(key), orjson.dumps({**state.to_json(), "p": partition})
+
+
+def entity_row_state(row: Mapping[str, Any]) -> EntityState:
+    """The state of a row as faust's table recovered it (a JSON object)."""
+    return EntityState.from_json(row)
+
+
+def entity_row_partition(row: Mapping[str, Any]) -> int:
+    return int(row["p"])
+
+
+# -- verdict.aggregates -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CellRecord:
+    """One aggregate cell of one processor partition: (experiment, metric, treatment,
+    bucket). The topic is compacted by ``key``: a cell's newest value replaces the older."""
+
+    experiment_key: str
+    metric: str
+    treatment: str
+    bucket: int
+    bucket_seconds: int
+    partition: int
+    cell: Cell
+
+    def key(self) -> bytes:
+        parts = (self.experiment_key, self.metric, self.treatment, self.bucket, self.partition)
+        return "|".join(map(str, parts)).encode()
+
+    def encode(self) -> bytes:
+        return serialization.dumps(
+            {
+                **self.cell.to_json(),
+                "experimentKey": self.experiment_key,
+                "metric": self.metric,
+                "treatment": self.treatment,
+                "bucket": self.bucket,
+                "bucketSeconds": self.bucket_seconds,
+                "partition": self.partition,
+            }
+        )
+
+    @classmethod
+    def decode(cls, value: bytes) -> CellRecord:
+        try:
+            body = orjson.loads(value)
+            if not isinstance(body, dict):
+                raise TypeError("the record is not a JSON object")
+            _check_version(body)
+            return cls(
+                str(body["experimentKey"]),
+                str(body["metric"]),
+                str(body["treatment"]),
+                int(body["bucket"]),
+                int(body["bucketSeconds"]),
+                int(body["partition"]),
+                Cell.from_json(body),
+            )
+        except UnknownVersion:
+            raise
+        except (orjson.JSONDecodeError, *_ITEM_ERRORS) as exc:
+            raise MalformedRecord(f"malformed aggregate cell: {exc}") from None
