@@ -241,6 +241,18 @@ def api(stack: Stack, method: str, path: str, body: Any = None) -> Any:
     return response.json()
 
 
+def experiment_key(stack: Stack, project: str, name: str) -> str:
+    """The id an experiment's data is keyed by, as the results service reports it."""
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/{name}/aggregates"
+    deadline = time.monotonic() + 30
+    while True:  # the results service follows the configuration a few ms behind
+        response = httpx.get(url)
+        if response.is_success or time.monotonic() > deadline:
+            key: str = response.raise_for_status().json()["experimentKey"]
+            return key
+        time.sleep(0.05)
+
+
 def setup_experiment(
     stack: Stack, project: str, treatments: int = 2, metrics: int = 1, name: str = "e"
 ) -> dict[str, Any]:
@@ -645,8 +657,8 @@ def faust_floor_rate(bootstrap: str, topic: str, count: int) -> float:
 
 
 def ingestion(stack: Stack, project: str) -> dict[str, Any]:
-    experiment = setup_experiment(stack, project, name="ingest")
-    key = f"{project}/ingest@{experiment['createdTime']:.6f}"
+    setup_experiment(stack, project, name="ingest")
+    key = experiment_key(stack, project, "ingest")
     bootstrap = stack.infrastructure.kafka_bootstrap_servers
     entities = 2000
     now = time.time()
@@ -817,8 +829,8 @@ def results_latency(stack: Stack, project: str) -> dict[str, Any]:
     sizes = {"1e4": 10_000, "1e7": 10_000_000}
     for label, events in sizes.items():
         name = f"results-{label}"
-        experiment = setup_experiment(stack, project, treatments=5, metrics=3, name=name)
-        key = f"{project}/{name}@{experiment['createdTime']:.6f}"
+        setup_experiment(stack, project, treatments=5, metrics=3, name=name)
+        key = experiment_key(stack, project, name)
         started = datetime.now(UTC).timestamp()
         cells = synthetic_cells(
             key, treatments, metrics, events, 24, bucket_seconds, started - 24 * bucket_seconds
@@ -897,8 +909,8 @@ def memory(stack: Stack, bench_project: str) -> dict[str, Any]:
             await asyncio.gather(*(one(i) for i in range(1000)))
 
     asyncio.run(features())
-    experiment = setup_experiment(stack, bench_project, name="sticky")
-    key = f"{bench_project}/sticky@{experiment['createdTime']:.6f}"
+    setup_experiment(stack, bench_project, name="sticky")
+    key = experiment_key(stack, bench_project, "sticky")
     log("10^6 sticky assignments, loaded by a restarted evaluation service")
 
     async def load_sticky() -> None:
@@ -932,8 +944,8 @@ def memory(stack: Stack, bench_project: str) -> dict[str, Any]:
 
     log("processor RSS per entity: 10^5 exposed entities")
     before = rss_mib(stack, "processor")
-    ingest = setup_experiment(stack, bench_project, name="mem-processor")
-    key = f"{bench_project}/mem-processor@{ingest['createdTime']:.6f}"
+    setup_experiment(stack, bench_project, name="mem-processor")
+    key = experiment_key(stack, bench_project, "mem-processor")
     n = 100_000
     target = processor_rows(stack) + n
     now = time.time()

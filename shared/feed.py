@@ -52,6 +52,7 @@ class Feed:
         self._advanced = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         """Catch up with the whole log, then follow it."""
@@ -63,6 +64,11 @@ class Feed:
         self._task = asyncio.create_task(self._run(), name="feed")
 
     async def stop(self) -> None:
+        # The flag as well as the cancellation: on Python 3.11, asyncio.wait_for can
+        # swallow a cancellation that arrives as its inner wait completes, and the
+        # loop would then go on forever (seen with a 50 ms poll in the unit tests).
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -118,7 +124,7 @@ class Feed:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             self._wake.clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -609,6 +610,7 @@ class ControlPlane:
                 feature=lambda f: self.view.feature(project, f),
                 segments=self._segments(),
                 now=now,
+                experiment_id=str(uuid.uuid4()),
             )
 
         await self._execute(

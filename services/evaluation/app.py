@@ -14,7 +14,6 @@ from services.evaluation.rules import RulesCache
 from services.evaluation.sticky import StickyPersistence, StickyStore
 from shared import topics
 from shared.config import Settings
-from shared.domain.evaluation import experiment_key
 from shared.domain.projection import ConfigView, apply
 from shared.domain.values import Status
 from shared.edge.app import Edge
@@ -59,7 +58,7 @@ def create_app(settings: Settings) -> Edge:
         sticky = StickyStore()
         persistence = StickyPersistence(pool, sticky)
         await persistence.load(
-            experiment_key(x)
+            x.experiment_id
             for x in view.experiments.values()
             if not x.deleted and x.status == Status.RUNNING and x.config.sticky_assignment
         )

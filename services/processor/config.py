@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from shared.domain.evaluation import experiment_key
 from shared.domain.observations import MetricSpec, metric_specs
 from shared.domain.values import Status
 from shared.follower import ConfigFollower
@@ -35,7 +34,7 @@ class ProcessorConfig:
         for x in self.view.experiments.values():
             if x.deleted:
                 continue
-            metrics[experiment_key(x)] = tuple(g.definition.name for g in x.config.metric_goals)
+            metrics[x.experiment_id] = tuple(g.definition.name for g in x.config.metric_goals)
             if x.status in (Status.CREATED, Status.RUNNING):
                 specs[x.project].extend(metric_specs(x))
         self.specs = dict(specs)

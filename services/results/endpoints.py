@@ -11,7 +11,6 @@ from services.results.source import AggregateSource
 from shared.config import Settings
 from shared.domain import queries
 from shared.domain.aggregation import Cell, cumulative
-from shared.domain.evaluation import experiment_key
 from shared.domain.experiment import Experiment
 from shared.edge.app import Call
 from shared.errors import ValidationException
@@ -48,7 +47,7 @@ def experiment_aggregates(call: Call) -> Any:
     """Per metric and treatment: the cumulative sufficient statistics, and per bucket."""
     experiment = find_experiment(call)
     source: AggregateSource = call.state.source
-    key = experiment_key(experiment)
+    key = experiment.experiment_id
     cells = source.cells(key)
     metrics: dict[str, dict[str, Any]] = {}
     for goal in experiment.config.metric_goals:
@@ -101,7 +100,7 @@ def _collect_looks(
     """The cumulative statistics of every metric and treatment at each period's end."""
     source: AggregateSource = call.state.source
     settings: Settings = call.state.settings
-    key = experiment_key(experiment)
+    key = experiment.experiment_id
     bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
     times = report.look_times(*window, _period(period, bucket_seconds))
     treatments = [t.name for t in experiment.config.treatments]

@@ -102,10 +102,6 @@ class StickyAssignments(Protocol):
     def get(self, experiment: str, entity_id: str) -> str | None: ...
 
 
-def experiment_key(experiment: Experiment) -> str:
-    return f"{experiment.project}/{experiment.name}@{experiment.created_at.timestamp():.6f}"
-
-
 def _sorted(weights: Mapping[str, int]) -> Weights:
     # Map-shaped weights are laid out in name order so every SDK draws the same ranges.
     return tuple(sorted(weights.items()))
@@ -135,7 +131,7 @@ def compile_experiment(experiment: Experiment, segments: Mapping[str, str]) -> C
         segment = compile_pattern(segments[c.segment], field="segment")
     weights = scale_weights(_sorted(c.treatment_weights))
     return CompiledExperiment(
-        key=experiment_key(experiment),
+        key=experiment.experiment_id,
         name=experiment.name,
         salt=c.randomization_salt,
         sampling_rate=c.sampling_rate,

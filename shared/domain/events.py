@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.domain.values import Variation
+from shared.envelope import UPCASTERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +242,10 @@ class ExperimentCreated:
     name: str
     config: ExperimentConfig
     tags: Mapping[str, str]
+    # Names this incarnation of the experiment wherever its data lives (sticky
+    # assignments, Kafka records, aggregate cells): a UUID, minted by the caller.
+    # Schema version 2; version 1 events get their old key (see the upcaster below).
+    experiment_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,3 +336,24 @@ Event = (
 )
 
 EVENT_TYPES: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Event)}
+
+# The schema version each event type is written at; absent, 1.
+SCHEMA_VERSIONS: dict[str, int] = {"ExperimentCreated": 2}
+
+
+def legacy_experiment_key(project: str, name: str, created_at: datetime) -> str:
+    """How an experiment was named before ExperimentCreated carried an id (schema 1):
+    ``project/name@created`` in epoch seconds to the microsecond."""
+    return f"{project}/{name}@{created_at.timestamp():.6f}"
+
+
+def _experiment_created_v1_to_v2(payload: dict[str, typing.Any]) -> dict[str, typing.Any]:
+    # An experiment created before ids keeps the key its data is already stored
+    # under (sticky assignments, processor rows, aggregate cells), so upgrading moves
+    # nothing. New experiments get a UUID.
+    created = datetime.fromisoformat(payload["at"])
+    key = legacy_experiment_key(payload["project"], payload["name"], created)
+    return {**payload, "experiment_id": key}
+
+
+UPCASTERS[("ExperimentCreated", 1)] = _experiment_created_v1_to_v2

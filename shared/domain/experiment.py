@@ -54,6 +54,8 @@ class Experiment:
     archived: bool = False
     version: int = 0
     deleted: bool = False
+    # From ExperimentCreated: the key of everything stored about this incarnation.
+    experiment_id: str = ""
 
     @property
     def feature(self) -> str:
@@ -177,11 +179,12 @@ def create_experiment(
     feature: FeatureLookup,
     segments: Collection[str],
     now: datetime,
+    experiment_id: str,
 ) -> list[ExperimentCreated]:
     if existing is not None and not existing.deleted:
         raise Conflict(f"experiment {name} already exists in project {project}", name, "Experiment")
     check_config(config, feature, segments)
-    return [ExperimentCreated(now, project, name, config, dict(tags))]
+    return [ExperimentCreated(now, project, name, config, dict(tags), experiment_id)]
 
 
 def update_experiment(
@@ -320,6 +323,7 @@ def apply(experiment: Experiment | None, event: object, version: int) -> Experim
                 created_at=event.at,
                 updated_at=event.at,
                 version=version,
+                experiment_id=event.experiment_id,
             )
     if experiment is None:
         return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from shared.domain.evaluation import experiment_key
 from shared.domain.experiment import Experiment
 from shared.domain.patterns import Pattern, compile_pattern
 
@@ -48,7 +47,7 @@ def lookup(data: Mapping[str, object], path: tuple[str, ...]) -> object | None:
 
 
 def metric_specs(experiment: Experiment) -> list[MetricSpec]:
-    key = experiment_key(experiment)
+    key = experiment.experiment_id
     specs = []
     for goal in experiment.config.metric_goals:
         d = goal.definition

@@ -18,7 +18,7 @@ from shared.domain import launch as launch_agg
 from shared.domain import project as project_agg
 from shared.domain import segment as segment_agg
 from shared.domain.codec import encode, from_json
-from shared.domain.events import EVENT_TYPES
+from shared.domain.events import EVENT_TYPES, SCHEMA_VERSIONS
 from shared.domain.experiment import Experiment
 from shared.domain.feature import Feature
 from shared.domain.launch import Launch
@@ -32,7 +32,13 @@ Key = tuple[str, str]
 
 
 def to_new_event(event: object, metadata: dict[str, Any] | None = None) -> NewEvent:
-    return NewEvent(type=type(event).__name__, payload=encode(event), metadata=metadata or {})
+    name = type(event).__name__
+    return NewEvent(
+        type=name,
+        payload=encode(event),
+        schema_version=SCHEMA_VERSIONS.get(name, 1),
+        metadata=metadata or {},
+    )
 
 
 def decode_event(envelope: Envelope) -> object | None:

@@ -36,6 +36,7 @@ from shared.domain.events import (
 )
 from shared.domain.projection import ConfigView, apply
 from shared.domain.values import ValueType, VariableValue, Variation
+from shared.envelope import NewEvent
 from shared.eventstore import InMemoryEventStore
 from shared.feed import Feed
 
@@ -340,3 +341,29 @@ async def test_the_request_id_is_recorded(app: ControlPlane) -> None:
     await app.create_project("shop", context=Context(request_id="req-1"))
     _, events = await app.history(ResourceRef("project", None, "shop"))
     assert events[0].metadata == {"requestId": "req-1"}
+
+
+async def test_experiments_get_a_fresh_id_each_incarnation(app: ControlPlane) -> None:
+    await shop(app)
+    first = await app.create_experiment("shop", "e", experiment_settings())
+    await app.delete_experiment("shop", "e")
+    second = await app.create_experiment("shop", "e", experiment_settings())
+    assert len(first.experiment_id) == 36 and first.experiment_id != second.experiment_id
+
+
+async def test_an_experiment_created_before_ids_keeps_its_old_key(app: ControlPlane) -> None:
+    """Schema 1 of ExperimentCreated had no id; the upcaster gives it the key its data
+    was stored under (project/name@created), so nothing stored has to move."""
+    await shop(app)
+    created = await app.create_experiment("shop", "new", experiment_settings())
+    _, [event] = await app.history(ResourceRef("experiment", "shop", "new"))
+    assert event.schema_version == 2
+    legacy = {k: v for k, v in event.payload.items() if k != "experiment_id"}
+    legacy["name"] = "old"
+    await app.store.append(
+        "experiment-shop/old", 0, [NewEvent("ExperimentCreated", legacy, schema_version=1)]
+    )
+    await app.feed.catch_up()
+    old = app.get_experiment("shop", "old")
+    assert old.experiment_id == f"shop/old@{old.created_at.timestamp():.6f}"
+    assert created.experiment_id != old.experiment_id
