@@ -91,6 +91,8 @@ def cmd_infra(settings: Settings) -> int:
 
 def cmd_serve(settings: Settings, service: str) -> int:
     if service == "processor":
+        if not settings.database_url or not settings.kafka_bootstrap_servers:
+            raise SystemExit("the processor needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
         import faust
 
         from services.processor import agents, snapshot, web  # noqa: F401 - registers them

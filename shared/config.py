@@ -93,6 +93,15 @@ class Settings(BaseModel):
         values = {field: env[var] for var, field in ENVIRONMENT_VARIABLES.items() if env.get(var)}
         return cls.model_validate(values)
 
+    def to_env(self) -> dict[str, str]:
+        """The environment that gives another process these settings (unset ones omitted)."""
+        env = {}
+        for variable, name in ENVIRONMENT_VARIABLES.items():
+            value = getattr(self, name)
+            if value is not None:
+                env[variable] = str(value)
+        return env
+
     def arns(self) -> ArnScheme:
         return ArnScheme(self.region, self.account_id)
 

@@ -42,27 +42,14 @@ class Stack:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        s = self.settings
+        # Every setting from the one list in shared/config.py, then the servers this
+        # stack started.
         return {
             **os.environ,
             **self.extra_env,
+            **self.settings.to_env(),
             "DATABASE_URL": self.infrastructure.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.infrastructure.kafka_bootstrap_servers,
-            "VERDICT_HOST": s.host,
-            "VERDICT_PORT": str(s.port),
-            "VERDICT_COMMAND_PORT": str(s.command_port),
-            "VERDICT_EVALUATION_PORT": str(s.evaluation_port),
-            "VERDICT_RESULTS_PORT": str(s.results_port),
-            "VERDICT_PROCESSOR_PORT": str(s.processor_port),
-            "VERDICT_TOPIC_PARTITIONS": str(s.topic_partitions),
-            "VERDICT_KAFKA_SESSION_TIMEOUT_MS": str(s.kafka_session_timeout_ms),
-            "VERDICT_REGION": s.region,
-            "VERDICT_ACCOUNT_ID": s.account_id,
-            "VERDICT_LOG_LEVEL": s.log_level,
-            "VERDICT_BUCKET_SECONDS": str(s.bucket_seconds),
-            "VERDICT_SNAPSHOT_INTERVAL": str(s.snapshot_interval),
-            "VERDICT_RESULTS_MIN_ENTITIES": str(s.results_min_entities),
-            "VERDICT_RESULTS_MIN_SECONDS": str(s.results_min_seconds),
         }
 
     def url(self, name: str) -> str:

@@ -46,7 +46,7 @@ from shared.domain.project import Project
 from shared.domain.projection import ConfigView, to_new_event
 from shared.domain.segment import MAX_PATTERN_LENGTH, Segment
 from shared.domain.tagging import check_tag_count
-from shared.domain.values import Variation
+from shared.domain.values import EVERYONE, Variation
 from shared.envelope import Envelope, NewEvent
 from shared.eventstore import ConcurrencyError
 
@@ -57,7 +57,7 @@ _RETRIES = 32
 _BACKOFF_SECONDS = 0.002
 
 # Evidently: samplingRate is the share of the available audience; omitted, all of it.
-DEFAULT_SAMPLING_RATE = 100_000
+DEFAULT_SAMPLING_RATE = EVERYONE
 
 
 class EventLog(Protocol):

@@ -25,7 +25,7 @@ from shared.domain.stats.analysis import (
 from shared.domain.stats.bayes import NormalPrior
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.power import minimum_detectable_effect, plan
-from shared.domain.stats.welch import Interval
+from shared.domain.stats.vocabulary import Interval
 from shared.errors import ValidationException
 
 NOT_ENOUGH = "Not enough events to generate results"

@@ -26,9 +26,9 @@ from shared.domain.events import (
 )
 from shared.domain.feature import Feature
 from shared.domain.metrics import check_metric_definitions
-from shared.domain.values import ENDED, Status
+from shared.domain.values import ENDED, EVERYONE, Status
 
-TOTAL_WEIGHT = 100_000
+TOTAL_WEIGHT = EVERYONE
 ENDED_REASONS = ("success", "tech_issue", "no_longer_needed", "no_stat_sig", "other")
 ANALYSIS_METHODS = ("sequential", "ttest")
 CORRECTIONS = ("holm", "bonferroni", "bh", "none")

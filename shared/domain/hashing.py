@@ -44,9 +44,11 @@ from typing import Final
 
 import mmh3
 
+from shared.domain.values import EVERYONE
+
 __all__ = ["BUCKETS", "SAMPLE", "SPLIT", "bucket", "pick", "scale_weights"]
 
-BUCKETS: Final = 100_000
+BUCKETS: Final = EVERYONE
 """Evidently weights and sampling rates are thousandths of a percent."""
 
 SAMPLE: Final = "sample"

@@ -6,6 +6,10 @@ import enum
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Evidently's weights and rates are thousandths of a percent: 100000 is everyone. Hash
+# buckets, treatment and group weights and sampling rates all count in these units.
+EVERYONE = 100_000
+
 
 class Status(StrEnum):
     """A launch's or an experiment's status: the model's LaunchStatus and ExperimentStatus."""

@@ -28,13 +28,8 @@ from shared.domain.stats.moments import Moments
 from shared.domain.stats.msprt import msprt, sequential_series
 from shared.domain.stats.multiple import Correction, adjust
 from shared.domain.stats.srm import SrmResult, srm
-from shared.domain.stats.welch import (
-    Alternative,
-    DesiredChange,
-    Effect,
-    Reason,
-    welch,
-)
+from shared.domain.stats.vocabulary import Alternative, DesiredChange, Effect, Reason
+from shared.domain.stats.welch import welch
 
 CORRECTIONS = {
     "holm": Correction.HOLM,

@@ -23,14 +23,8 @@ from enum import StrEnum
 from scipy import stats  # type: ignore[import-untyped]
 
 from shared.domain.stats.moments import Moments
-from shared.domain.stats.welch import (
-    UNBOUNDED,
-    DesiredChange,
-    Interval,
-    Reason,
-    check_confidence,
-    relative_variance,
-)
+from shared.domain.stats.vocabulary import UNBOUNDED, DesiredChange, Interval, Reason
+from shared.domain.stats.welch import check_confidence, relative_variance
 
 
 class Verdict(StrEnum):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.moments import Moments
-from shared.domain.stats.welch import Reason
+from shared.domain.stats.vocabulary import Reason
 
 
 @dataclass(frozen=True, slots=True)

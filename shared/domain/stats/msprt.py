@@ -34,15 +34,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from shared.domain.stats.moments import Moments
-from shared.domain.stats.welch import (
-    UNBOUNDED,
-    Effect,
-    FloatArray,
-    Interval,
-    Reason,
-    check_confidence,
-    relative_variance,
-)
+from shared.domain.stats.vocabulary import UNBOUNDED, Effect, Interval, Reason
+from shared.domain.stats.welch import FloatArray, check_confidence, relative_variance
 
 DEFAULT_N_STAR = 5000.0
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from scipy import optimize, stats  # type: ignore[import-untyped]
 
-from shared.domain.stats.welch import Alternative
+from shared.domain.stats.vocabulary import Alternative
 
 DEFAULT_POWER = 0.8
 

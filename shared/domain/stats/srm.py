@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from scipy import stats  # type: ignore[import-untyped]
 
-from shared.domain.stats.welch import Reason
+from shared.domain.stats.vocabulary import Reason
 
 DEFAULT_THRESHOLD = 0.001
 

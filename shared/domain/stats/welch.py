@@ -6,86 +6,27 @@ approximate distribution of estimates of variance components", Biometrics Bullet
 1946 (its degrees of freedom). The relative effect's standard error is the delta
 method for the percent change of two independent means (Deng, Knoblich and Lu, "Applying
 the delta method in metric analytics: a practical guide with novel ideas", KDD 2018).
-
-This module also holds the small vocabulary the other statistics share: ``Reason``,
-``Alternative``, ``DesiredChange``, ``Interval`` and ``Effect``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
 from scipy import stats  # type: ignore[import-untyped]
 
 from shared.domain.stats.moments import Moments
+from shared.domain.stats.vocabulary import (
+    UNBOUNDED,
+    Alternative,
+    Effect,
+    Interval,
+    Reason,
+)
 
 FloatArray = npt.NDArray[np.float64]
-
-
-class Reason(StrEnum):
-    """Why a statistic could not be computed; thin data is reported, never raised."""
-
-    NOT_ENOUGH_DATA = "NOT_ENOUGH_DATA"
-    ZERO_VARIANCE = "ZERO_VARIANCE"
-    ZERO_CONTROL_MEAN = "ZERO_CONTROL_MEAN"
-    ZERO_COVARIATE_VARIANCE = "ZERO_COVARIATE_VARIANCE"
-
-
-class DesiredChange(StrEnum):
-    """Evidently's ``MetricGoalConfig.desiredChange``."""
-
-    INCREASE = "INCREASE"
-    DECREASE = "DECREASE"
-
-
-class Alternative(StrEnum):
-    """The alternative hypothesis about treatment minus control, named as scipy names it."""
-
-    TWO_SIDED = "two-sided"
-    GREATER = "greater"
-    LESS = "less"
-
-    @classmethod
-    def for_desired_change(cls, desired_change: DesiredChange | str) -> Alternative:
-        """The one-sided alternative that a metric goal's desired change asks about."""
-        if DesiredChange(desired_change) is DesiredChange.INCREASE:
-            return cls.GREATER
-        return cls.LESS
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """A closed interval; one-sided intervals carry an infinite end."""
-
-    low: float
-    high: float
-
-    @property
-    def is_empty(self) -> bool:
-        return self.low > self.high
-
-    def contains(self, value: float) -> bool:
-        return self.low <= value <= self.high
-
-    def intersect(self, other: Interval) -> Interval:
-        return Interval(max(self.low, other.low), min(self.high, other.high))
-
-
-UNBOUNDED = Interval(-math.inf, math.inf)
-
-
-@dataclass(frozen=True, slots=True)
-class Effect:
-    """A point estimate, its standard error and an interval around it."""
-
-    estimate: float
-    se: float
-    interval: Interval
-    reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,24 +172,3 @@ def welch(
         dof=dof,
         p_value=_p_value(t, dof, alternative),
     )
-
-
-def _welch_p_values(
-    n_c: FloatArray,
-    mean_c: FloatArray,
-    var_c: FloatArray,
-    n_t: FloatArray,
-    mean_t: FloatArray,
-    var_t: FloatArray,
-    alternative: Alternative = Alternative.TWO_SIDED,
-) -> FloatArray:
-    """Vectorised twin of ``welch(...).p_value`` for simulations over many looks at once."""
-    a = var_t / n_t
-    b = var_c / n_c
-    t = (mean_t - mean_c) / np.sqrt(a + b)
-    dof = (a + b) ** 2 / (a * a / (n_t - 1.0) + b * b / (n_c - 1.0))
-    if alternative is Alternative.GREATER:
-        return np.asarray(stats.t.sf(t, dof), dtype=np.float64)
-    if alternative is Alternative.LESS:
-        return np.asarray(stats.t.cdf(t, dof), dtype=np.float64)
-    return np.minimum(1.0, 2.0 * np.asarray(stats.t.sf(np.abs(t), dof), dtype=np.float64))

@@ -13,7 +13,7 @@ from scipy import integrate, stats
 
 from shared.domain.stats.bayes import NormalPrior, Verdict, bayes, positive_part_mean, posterior
 from shared.domain.stats.moments import Moments
-from shared.domain.stats.welch import DesiredChange, Reason
+from shared.domain.stats.vocabulary import DesiredChange, Reason
 
 
 def arm(n: int, mean: float, sd: float) -> Moments:

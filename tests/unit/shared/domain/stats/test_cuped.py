@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.cuped import cuped, pooled_theta
 from shared.domain.stats.moments import Moments
-from shared.domain.stats.welch import Reason, welch
+from shared.domain.stats.vocabulary import Reason
+from shared.domain.stats.welch import welch
 
 value = st.integers(min_value=-100_000, max_value=100_000).map(lambda i: i / 1000)
 arm = st.lists(st.tuples(value, value), min_size=2, max_size=100)

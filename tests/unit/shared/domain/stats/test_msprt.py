@@ -29,7 +29,8 @@ from shared.domain.stats.msprt import (
     running_p_values,
     sequential_series,
 )
-from shared.domain.stats.welch import UNBOUNDED, Interval, Reason, _welch_p_values
+from shared.domain.stats.vocabulary import UNBOUNDED, Interval, Reason
+from tests.unit.shared.domain.stats.simulation import welch_p_values
 
 value = st.integers(min_value=0, max_value=100_000).map(lambda i: i / 1000)
 arm = st.lists(value, min_size=2, max_size=120)
@@ -239,7 +240,7 @@ def test_peeking_at_every_look_keeps_the_sequential_false_positive_rate(metric: 
     _, mean_t, var_t = cumulative(treatment)
 
     sequential = _msprt_p_values(n, mean_c, var_c, n, mean_t, var_t, confidence=1 - ALPHA)
-    fixed = _welch_p_values(n, mean_c, var_c, n, mean_t, var_t)
+    fixed = welch_p_values(n, mean_c, var_c, n, mean_t, var_t)
     # Stopping at the first significant look rejects exactly when any look is significant.
     sequential_rate = float(np.mean((sequential < ALPHA).any(axis=1)))
     fixed_rate = float(np.mean((fixed < ALPHA).any(axis=1)))

@@ -18,7 +18,8 @@ from shared.domain.stats.power import (
     power,
     sample_size,
 )
-from shared.domain.stats.welch import Alternative, welch
+from shared.domain.stats.vocabulary import Alternative
+from shared.domain.stats.welch import welch
 
 STATSMODELS = {
     Alternative.TWO_SIDED: "two-sided",

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from shared.domain.stats.srm import DEFAULT_THRESHOLD, srm
-from shared.domain.stats.welch import Reason
+from shared.domain.stats.vocabulary import Reason
 
 arms = st.integers(min_value=2, max_value=6)
 

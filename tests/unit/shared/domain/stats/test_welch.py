@@ -17,15 +17,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from shared.domain.stats.moments import Moments
-from shared.domain.stats.welch import (
-    UNBOUNDED,
-    Alternative,
-    DesiredChange,
-    Interval,
-    Reason,
-    _welch_p_values,
-    welch,
-)
+from shared.domain.stats.vocabulary import UNBOUNDED, Alternative, DesiredChange, Interval, Reason
+from shared.domain.stats.welch import welch
+from tests.unit.shared.domain.stats.simulation import welch_p_values
 
 value = st.integers(min_value=-100_000, max_value=1_000_000).map(lambda i: i / 1000)
 arm = st.lists(value, min_size=2, max_size=120)
@@ -157,7 +151,7 @@ def test_vectorised_twin_equals_the_scalar_test(alternative: Alternative) -> Non
     n_t = rng.integers(2, 500, size=50).astype(float)
     mean_c, mean_t = rng.normal(10, 1, 50), rng.normal(10, 1, 50)
     var_c, var_t = rng.uniform(0.5, 4, 50), rng.uniform(0.5, 4, 50)
-    batch = _welch_p_values(n_c, mean_c, var_c, n_t, mean_t, var_t, alternative)
+    batch = welch_p_values(n_c, mean_c, var_c, n_t, mean_t, var_t, alternative)
     for i in range(50):
         c = Moments(int(n_c[i]), mean_c[i], var_c[i] * (n_c[i] - 1))
         t = Moments(int(n_t[i]), mean_t[i], var_t[i] * (n_t[i] - 1))

@@ -1,0 +1,70 @@
+"""The small vocabulary every statistic shares, as gbstats keeps its messages and models
+apart from its tests: why a figure is missing, which hypothesis, an interval, an effect."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why a statistic could not be computed; thin data is reported, never raised."""
+
+    NOT_ENOUGH_DATA = "NOT_ENOUGH_DATA"
+    ZERO_VARIANCE = "ZERO_VARIANCE"
+    ZERO_CONTROL_MEAN = "ZERO_CONTROL_MEAN"
+    ZERO_COVARIATE_VARIANCE = "ZERO_COVARIATE_VARIANCE"
+
+
+class DesiredChange(StrEnum):
+    """Evidently's ``MetricGoalConfig.desiredChange``."""
+
+    INCREASE = "INCREASE"
+    DECREASE = "DECREASE"
+
+
+class Alternative(StrEnum):
+    """The alternative hypothesis about treatment minus control, named as scipy names it."""
+
+    TWO_SIDED = "two-sided"
+    GREATER = "greater"
+    LESS = "less"
+
+    @classmethod
+    def for_desired_change(cls, desired_change: DesiredChange | str) -> Alternative:
+        """The one-sided alternative that a metric goal's desired change asks about."""
+        if DesiredChange(desired_change) is DesiredChange.INCREASE:
+            return cls.GREATER
+        return cls.LESS
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A closed interval; one-sided intervals carry an infinite end."""
+
+    low: float
+    high: float
+
+    @property
+    def is_empty(self) -> bool:
+        return self.low > self.high
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def intersect(self, other: Interval) -> Interval:
+        return Interval(max(self.low, other.low), min(self.high, other.high))
+
+
+UNBOUNDED = Interval(-math.inf, math.inf)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """A point estimate, its standard error and an interval around it."""
+
+    estimate: float
+    se: float
+    interval: Interval
+    reason: Reason | None = None
