@@ -23,7 +23,7 @@ from shared.domain import launch as launch_agg
 from shared.domain import project as project_agg
 from shared.domain import queries
 from shared.domain import segment as segment_agg
-from shared.domain.arn import ArnScheme, ResourceRef
+from shared.domain.arn import ArnScheme
 from shared.domain.errors import Conflict, Invalid, QuotaExceeded
 from shared.domain.events import (
     AnalysisConfig,
@@ -44,6 +44,7 @@ from shared.domain.launch import TOTAL_WEIGHT, Launch
 from shared.domain.patterns import compile_pattern
 from shared.domain.project import Project
 from shared.domain.projection import ConfigView, to_new_event
+from shared.domain.resources import ResourceKind, ResourceRef
 from shared.domain.segment import MAX_PATTERN_LENGTH, Segment
 from shared.domain.tagging import check_tag_count
 from shared.domain.values import EVERYONE, Variation
@@ -807,23 +808,15 @@ class ControlPlane:
 
     def _resource(self, ref: ResourceRef) -> tuple[str, Callable[[], Any]]:
         """(stream id, loader raising NotFound) of the resource a reference names."""
-        view = self.view
-        if ref.kind == "project":
-            return project_agg.stream(ref.name), lambda: queries.project(view, ref.name)
-        if ref.kind == "segment":
-            return segment_agg.stream(ref.name), lambda: queries.segment(view, ref.name)
-        project = ref.project or ""
-        if ref.kind == "feature":
-            return feature_agg.stream(project, ref.name), lambda: queries.feature(
-                view, project, ref.name
-            )
-        if ref.kind == "launch":
-            return launch_agg.stream(project, ref.name), lambda: queries.launch(
-                view, project, ref.name
-            )
-        return experiment_agg.stream(project, ref.name), lambda: queries.experiment(
-            view, project, ref.name
-        )
+        view, project = self.view, ref.project or ""
+        loaders: dict[ResourceKind, Callable[[], Any]] = {
+            ResourceKind.PROJECT: lambda: queries.project(view, ref.name),
+            ResourceKind.SEGMENT: lambda: queries.segment(view, ref.name),
+            ResourceKind.FEATURE: lambda: queries.feature(view, project, ref.name),
+            ResourceKind.LAUNCH: lambda: queries.launch(view, project, ref.name),
+            ResourceKind.EXPERIMENT: lambda: queries.experiment(view, project, ref.name),
+        }
+        return ref.stream, loaders[ref.kind]
 
     async def _retag(
         self,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from shared.domain.errors import Invalid, NotFound
+from shared.domain.resources import ResourceKind, ResourceRef
 
 _NAME = r"[-a-zA-Z0-9._]+"
 _ARN = re.compile(
@@ -18,13 +19,6 @@ _ARN = re.compile(
     rf"(?:project/(?P<project>{_NAME})(?:/(?P<kind>feature|launch|experiment)/(?P<name>{_NAME}))?"
     rf"|segment/(?P<segment>{_NAME}))$"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceRef:
-    kind: str  # project, feature, launch, experiment, segment
-    project: str | None
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +81,7 @@ class ArnScheme:
                 field=field,
             )
         if match["segment"]:
-            return ResourceRef("segment", None, match["segment"])
+            return ResourceRef(ResourceKind.SEGMENT, None, match["segment"])
         if match["kind"]:
-            return ResourceRef(match["kind"], match["project"], match["name"])
-        return ResourceRef("project", None, match["project"])
+            return ResourceRef(ResourceKind(match["kind"]), match["project"], match["name"])
+        return ResourceRef(ResourceKind.PROJECT, None, match["project"])

@@ -26,6 +26,7 @@ from shared.domain.events import (
 )
 from shared.domain.feature import Feature
 from shared.domain.metrics import check_metric_definitions
+from shared.domain.resources import ResourceKind, ResourceRef
 from shared.domain.values import ENDED, EVERYONE, Status
 
 TOTAL_WEIGHT = EVERYONE
@@ -90,7 +91,7 @@ class Experiment:
 
 
 def stream(project: str, name: str) -> str:
-    return f"experiment-{project}/{name}"
+    return ResourceRef(ResourceKind.EXPERIMENT, project, name).stream
 
 
 FeatureLookup = Callable[[str], Feature | None]

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from shared.domain.errors import Conflict, Invalid
 from shared.domain.events import FeatureCreated, FeatureDeleted, FeatureUpdated, TagsChanged
+from shared.domain.resources import ResourceKind, ResourceRef
 from shared.domain.values import ValueType, Variation
 
 MAX_VARIATIONS = 5
@@ -41,7 +42,7 @@ class Feature:
 
 
 def stream(project: str, name: str) -> str:
-    return f"feature-{project}/{name}"
+    return ResourceRef(ResourceKind.FEATURE, project, name).stream
 
 
 def _check_variations(

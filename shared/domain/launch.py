@@ -18,6 +18,7 @@ from shared.domain.events import (
 )
 from shared.domain.feature import Feature
 from shared.domain.metrics import check_metric_definitions
+from shared.domain.resources import ResourceKind, ResourceRef
 from shared.domain.values import ENDED, EVERYONE, Status
 
 TOTAL_WEIGHT = EVERYONE
@@ -44,7 +45,7 @@ class Launch:
 
 
 def stream(project: str, name: str) -> str:
-    return f"launch-{project}/{name}"
+    return ResourceRef(ResourceKind.LAUNCH, project, name).stream
 
 
 FeatureLookup = Callable[[str], Feature | None]

@@ -16,6 +16,7 @@ from shared.domain.events import (
     ProjectUpdated,
     TagsChanged,
 )
+from shared.domain.resources import project_ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class Project:
 
 
 def stream(name: str) -> str:
-    return f"project-{name}"
+    return project_ref(name).stream
 
 
 def create_project(

@@ -23,6 +23,7 @@ from shared.domain.experiment import Experiment
 from shared.domain.feature import Feature
 from shared.domain.launch import Launch
 from shared.domain.project import Project
+from shared.domain.resources import ResourceKind, ResourceRef
 from shared.domain.segment import Segment
 from shared.domain.values import Status
 from shared.envelope import Envelope, NewEvent
@@ -131,18 +132,23 @@ def apply(view: ConfigView, envelope: Envelope) -> ConfigView:
         view.unknown_events += 1
         view.position = envelope.position
         return view
-    kind, _, key = envelope.stream.partition("-")
+    try:
+        ref = ResourceRef.from_stream(envelope.stream)
+    except ValueError:  # a stream of no kind this version knows: skip it too
+        view.unknown_events += 1
+        view.position = envelope.position
+        return view
+    kind = ref.kind.value
     version = envelope.version
-    changed: Any = key
-    if kind == "project":
-        if (p := project_agg.apply(view.projects.get(key), event, version)) is not None:
-            view.projects[key] = p
-    elif kind == "segment":
-        if (s := segment_agg.apply(view.segments.get(key), event, version)) is not None:
-            view.segments[key] = s
+    changed: Any = ref.name
+    if ref.kind is ResourceKind.PROJECT:
+        if (p := project_agg.apply(view.projects.get(ref.name), event, version)) is not None:
+            view.projects[ref.name] = p
+    elif ref.kind is ResourceKind.SEGMENT:
+        if (s := segment_agg.apply(view.segments.get(ref.name), event, version)) is not None:
+            view.segments[ref.name] = s
     else:
-        project, _, name = key.partition("/")
-        changed = (project, name)
+        changed = (ref.project or "", ref.name)
         if kind == "feature":
             if (f := feature_agg.apply(view.features.get(changed), event, version)) is not None:
                 view.features[changed] = f

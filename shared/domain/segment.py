@@ -9,6 +9,7 @@ from datetime import datetime
 from shared.domain.errors import Conflict
 from shared.domain.events import SegmentCreated, SegmentDeleted, TagsChanged
 from shared.domain.patterns import compile_pattern
+from shared.domain.resources import segment_ref
 
 MAX_PATTERN_LENGTH = 1024
 
@@ -26,7 +27,7 @@ class Segment:
 
 
 def stream(name: str) -> str:
-    return f"segment-{name}"
+    return segment_ref(name).stream
 
 
 def create_segment(

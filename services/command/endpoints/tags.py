@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.command.endpoints.common import application, context
-from shared.domain.arn import ResourceRef
+from shared.domain.resources import ResourceRef
 from shared.edge.app import Call
 from shared.wire import render
 from shared.wire import segments as wire

@@ -22,7 +22,7 @@ from services.command.application import (
     LaunchChanges,
     Quotas,
 )
-from shared.domain.arn import ArnScheme, ResourceRef
+from shared.domain.arn import ArnScheme
 from shared.domain.errors import Conflict, Invalid, NotFound, QuotaExceeded
 from shared.domain.events import (
     AppConfigResource,
@@ -35,6 +35,7 @@ from shared.domain.events import (
     Treatment,
 )
 from shared.domain.projection import ConfigView, apply
+from shared.domain.resources import ResourceKind, ResourceRef
 from shared.domain.values import ValueType, VariableValue, Variation
 from shared.envelope import NewEvent
 from shared.eventstore import InMemoryEventStore
@@ -324,7 +325,7 @@ async def test_segments(app: ControlPlane) -> None:
 
 async def test_tags_and_history(app: ControlPlane) -> None:
     await shop(app)
-    feature = ResourceRef("feature", "shop", "f")
+    feature = ResourceRef(ResourceKind.FEATURE, "shop", "f")
     await app.tag_resource(feature, {"a": "1", "b": "2"})
     await app.untag_resource(feature, ["a"])
     assert app.tags_of(feature) == {"b": "2"}
@@ -334,12 +335,12 @@ async def test_tags_and_history(app: ControlPlane) -> None:
     assert stream == "feature-shop/f"
     assert [e.type for e in events] == ["FeatureCreated", "TagsChanged", "TagsChanged"]
     with pytest.raises(NotFound):
-        app.tags_of(ResourceRef("launch", "shop", "ghost"))
+        app.tags_of(ResourceRef(ResourceKind.LAUNCH, "shop", "ghost"))
 
 
 async def test_the_request_id_is_recorded(app: ControlPlane) -> None:
     await app.create_project("shop", context=Context(request_id="req-1"))
-    _, events = await app.history(ResourceRef("project", None, "shop"))
+    _, events = await app.history(ResourceRef(ResourceKind.PROJECT, None, "shop"))
     assert events[0].metadata == {"requestId": "req-1"}
 
 
@@ -356,7 +357,7 @@ async def test_an_experiment_created_before_ids_keeps_its_old_key(app: ControlPl
     was stored under (project/name@created), so nothing stored has to move."""
     await shop(app)
     created = await app.create_experiment("shop", "new", experiment_settings())
-    _, [event] = await app.history(ResourceRef("experiment", "shop", "new"))
+    _, [event] = await app.history(ResourceRef(ResourceKind.EXPERIMENT, "shop", "new"))
     assert event.schema_version == 2
     legacy = {k: v for k, v in event.payload.items() if k != "experiment_id"}
     legacy["name"] = "old"
