@@ -90,7 +90,7 @@ def main() -> None:
             for worktree in sides.values():
                 subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=REPO)
                 shutil.rmtree(worktree, ignore_errors=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for label, path, higher in FIGURES[args.scenario]:
         base = statistics.median(dig(r, path) for r in runs["base"])
         tree = statistics.median(dig(r, path) for r in runs["tree"])

@@ -878,7 +878,8 @@ def results_latency(stack: Stack, project: str) -> dict[str, Any]:
 
 def rss_mib(stack: Stack, service: str) -> float:
     pid = stack.services[service].process.pid
-    return psutil.Process(pid).memory_info().rss / 2**20
+    rss: int = psutil.Process(pid).memory_info().rss
+    return rss / 2**20
 
 
 def memory(stack: Stack, bench_project: str) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def provide(
             infra.database_url = settings.database_url
             infra.kinds["postgres"] = "given"
         elif use_containers:
-            from testcontainers.postgres import PostgresContainer  # type: ignore[import-untyped]
+            from testcontainers.postgres import PostgresContainer
 
             pg = PostgresContainer("postgres:16", driver=None)
             pg.start()
@@ -79,7 +79,7 @@ def provide(
             infra.kafka_bootstrap_servers = settings.kafka_bootstrap_servers
             infra.kinds["kafka"] = "given"
         elif use_containers:
-            from testcontainers.kafka import KafkaContainer  # type: ignore[import-untyped]
+            from testcontainers.kafka import KafkaContainer
 
             kafka = KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft()
             kafka.start()

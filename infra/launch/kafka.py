@@ -18,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from infra.launch.ports import remembered_port, wait_for_port
 
@@ -171,26 +172,9 @@ def start_kafka(
             timeout=120,
         )
     started = time.monotonic()
-    process = subprocess.Popen(
-        [
-            java,
-            "-Xms256m",
-            "-Xmx1g",
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration=file:{log4j}",
-            "-cp",
-            classpath,
-            "kafka.Kafka",
-            str(properties),
-        ],
-        stdout=open(root / "stdout.log", "ab"),  # noqa: SIM115 - the child owns it
-        stderr=subprocess.STDOUT,
-        # Its own session: Ctrl-C on `verdict up` must not reach the broker before
-        # the services that use it have stopped.
-        start_new_session=True,
-        env={**os.environ, "KAFKA_HEAP_OPTS": ""},
-    )
+    # The broker gets its own copy of the log's descriptor; ours closes once it started.
+    with open(root / "stdout.log", "ab") as stdout:
+        process = _start_broker(java, log4j, classpath, properties, stdout)
     kafka = EmbeddedKafka(root, port, process)
     try:
         asyncio.run(_wait_for_metadata(kafka, timeout))
@@ -224,3 +208,28 @@ async def _wait_for_metadata(kafka: EmbeddedKafka, timeout: float) -> None:
             await admin.close()
         await asyncio.sleep(0.25)
     raise TimeoutError(f"Kafka did not answer metadata within {timeout}s: {last_error}")
+
+
+def _start_broker(
+    java: str, log4j: Path, classpath: str, properties: Path, stdout: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            java,
+            "-Xms256m",
+            "-Xmx1g",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{log4j}",
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(properties),
+        ],
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        # Its own session: Ctrl-C on `verdict up` must not reach the broker before
+        # the services that use it have stopped.
+        start_new_session=True,
+        env={**os.environ, "KAFKA_HEAP_OPTS": ""},
+    )

@@ -65,15 +65,16 @@ class Stack:
 
     def start_service(self, name: str) -> ServiceProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        logfile = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "serve", name],
-            env=self.env(),
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            # Own session: Ctrl-C reaches the supervisor, which stops children in order.
-            start_new_session=True,
-        )
+        # The child gets its own copy of the descriptor; ours closes once it has started.
+        with open(self.log_dir / f"{name}.log", "ab") as logfile:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "infra.cli", "serve", name],
+                env=self.env(),
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                # Own session: Ctrl-C reaches the supervisor, which stops children in order.
+                start_new_session=True,
+            )
         health = "/healthz"
         service = ServiceProcess(name, self.url(name), health, process)
         self.services[name] = service

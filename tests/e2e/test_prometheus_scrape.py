@@ -45,16 +45,17 @@ def prometheus(stack: Stack, tmp_path: Path):  # type: ignore[no-untyped-def]
     config = tmp_path / "prometheus.yml"
     config.write_text(scrape_config(stack))
     port = free_port()
-    process = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / "prometheus.log", "wb"),  # noqa: SIM115
-    )
+    with open(tmp_path / "prometheus.log", "wb") as log:
+        process = subprocess.Popen(
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         assert wait_for_port(port, 30), "prometheus did not start"
         yield f"http://127.0.0.1:{port}"
