@@ -45,7 +45,9 @@ class Forwarder:
         self, service: Service, scope: dict[str, Any], body: bytes, send: Any
     ) -> None:
         raw = scope.get("raw_path")
-        target = self.upstreams[service] + (raw.decode("latin-1") if raw else scope["path"])
+        target = self.upstreams[service] + _keep_dot_labels(
+            raw.decode("latin-1") if raw else scope["path"]
+        )
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP]
@@ -62,6 +64,20 @@ class Forwarder:
             return
         out = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in _HOP_BY_HOP]
         await _respond(send, upstream.status_code, out, upstream.content)
+
+
+def _keep_dot_labels(raw_path: str) -> str:
+    """The raw path with any "." or ".." segment percent-encoded.
+
+    Names may be "." or ".." (the model's name pattern allows dots), and the edge matched
+    them as labels; but an HTTP client resolves dot segments (RFC 3986), so
+    DELETE /projects/p/features/.. would reach the service as DELETE /projects/p, another
+    operation on another resource. Encoded, they stay labels: the service's edge decodes
+    each label after it has split the path."""
+    return "/".join(
+        segment.replace(".", "%2E") if segment in (".", "..") else segment
+        for segment in raw_path.split("/")
+    )
 
 
 async def _respond(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

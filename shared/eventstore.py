@@ -167,7 +167,8 @@ class InMemoryEventStore:
         return [_copy(e) for e in self._events if e.stream == stream]
 
     async def read_after(self, position: int, limit: int = 1000) -> list[Envelope]:
-        return [_copy(e) for e in self._events[position : position + limit]]
+        start = max(0, position)
+        return [_copy(e) for e in self._events[start : start + limit]]
 
     async def head(self) -> int:
         return len(self._events)

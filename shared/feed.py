@@ -56,6 +56,7 @@ class Feed:
 
     async def start(self) -> None:
         """Catch up with the whole log, then follow it."""
+        self._stopping = False
         await self.catch_up()
         if self.database_url is not None:
             await self._listen()
@@ -73,6 +74,10 @@ class Feed:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
+        if isinstance(self.store, InMemoryEventStore):
+            with contextlib.suppress(ValueError):
+                self.store.on_append.remove(self._on_position)
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close()

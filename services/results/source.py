@@ -93,16 +93,20 @@ class AggregateSource:
     def _apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             return
+        record = None
+        if value is not None:
+            try:
+                record = CellRecord.decode(value)
+            except (MalformedRecord, UnknownVersion) as exc:
+                # The cell's last good value stays: a record this version cannot read
+                # (a newer writer's, in a rolling upgrade) must not empty the cell.
+                self.skipped += 1
+                log.warning("skipping an aggregate cell: %s", exc)
+                return
         old = self.rows.pop(key, None)
         if old is not None:
             merge_cell(self.merged[old[0]][old[1]], old[2], -1)
-        if value is None:
-            return
-        try:
-            record = CellRecord.decode(value)
-        except (MalformedRecord, UnknownVersion) as exc:
-            self.skipped += 1
-            log.warning("skipping an aggregate cell: %s", exc)
+        if record is None:
             return
         experiment, cell = record.experiment_key, record.cell
         cell_key: CellKey = (record.metric, record.treatment, record.bucket)

@@ -71,8 +71,15 @@ class ArnScheme:
         return found.name
 
     def _parse(self, arn: str, field: str) -> ResourceRef | None:
-        match = _ARN.match(arn)
+        # fullmatch: "$" would also match before a final newline.
+        match = _ARN.fullmatch(arn)
         if not match or match["partition"] != "aws" or match["service"] != "evidently":
+            if arn.startswith("arn:aws:evidently:"):
+                raise Invalid(
+                    f"{field} {arn!r} is not an Evidently project, feature, launch,"
+                    " experiment or segment ARN",
+                    field=field,
+                )
             return None
         if match["region"] != self.region or match["account"] != self.account_id:
             raise Invalid(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName
 from shared.domain.values import Variation
 from shared.envelope import UPCASTERS
 
@@ -210,9 +211,9 @@ class Treatment:
 class AnalysisConfig:
     """Seed-004 optional fields: how results are analysed (see README, Statistics)."""
 
-    method: str = "sequential"  # or "ttest"
+    method: str = AnalysisMethod.SEQUENTIAL
     confidence_level: float = 0.95
-    correction: str = "holm"  # holm | bonferroni | bh | none
+    correction: str = CorrectionName.HOLM
     one_sided: bool = False
     tuning_sample_size: int = 5000
     prior_mean: float | None = None

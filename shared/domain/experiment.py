@@ -27,12 +27,13 @@ from shared.domain.events import (
 from shared.domain.feature import Feature
 from shared.domain.metrics import check_metric_definitions
 from shared.domain.resources import ResourceKind, ResourceRef
+from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName
 from shared.domain.values import ENDED, EVERYONE, Status
 
 TOTAL_WEIGHT = EVERYONE
 ENDED_REASONS = ("success", "tech_issue", "no_longer_needed", "no_stat_sig", "other")
-ANALYSIS_METHODS = ("sequential", "ttest")
-CORRECTIONS = ("holm", "bonferroni", "bh", "none")
+ANALYSIS_METHODS = tuple(m.value for m in AnalysisMethod)
+CORRECTIONS = tuple(c.value for c in CorrectionName)
 # StartExperiment: analysisCompleteTime "must be no more than 30 days after the experiment starts".
 MAX_DURATION = timedelta(days=30)
 

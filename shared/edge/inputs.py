@@ -12,6 +12,7 @@ name-or-ARN members are resolved to names of this region and account.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,9 @@ from shared.errors import ValidationException
 _REFERENCES = {"ProjectRef": ("project", "ProjectName"), "SegmentRef": ("segment", "SegmentName")}
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def decode_label(raw: str, name: str) -> str:
     if "%" not in raw:
         return raw  # nothing encoded: the common case, and the hot path's
@@ -43,6 +47,9 @@ def decode_label(raw: str, name: str) -> str:
 
 def _query_converter(kind: str) -> Callable[[str], Any]:
     def integer(text: str) -> Any:
+        # int() alone would also take "1_0", " 10" and other scripts' digits.
+        if not _INTEGER.fullmatch(text):
+            raise ValueError(text)
         return int(text)
 
     def number(text: str) -> Any:

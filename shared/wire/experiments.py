@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName
 from shared.wire.common import Description, ResourceName, Salt, SplitWeight, Tags, WireModel
 from shared.wire.metrics import MetricDefinitionConfig
 
@@ -31,9 +32,9 @@ class OnlineAbConfig(WireModel):
 class AnalysisConfig(WireModel):
     """Not in Evidently's model: boto3 never sends it; raw HTTP clients may."""
 
-    method: Literal["sequential", "ttest"] | None = None
+    method: AnalysisMethod | None = None
     confidenceLevel: float | None = None
-    correction: Literal["holm", "bonferroni", "bh", "none"] | None = None
+    correction: CorrectionName | None = None
     oneSided: bool | None = None
     tuningSampleSize: int | None = None
     priorMean: float | None = None

@@ -298,3 +298,25 @@ def test_every_error_carries_the_callers_request_id(stack: Stack) -> None:
     )
     assert response.status_code == 400
     assert response.headers["x-amzn-requestid"] == "trace-1"
+
+
+def test_a_dot_name_cannot_turn_into_another_operation(
+    stack: Stack, evidently: Any, unique: str
+) -> None:
+    """ ".." is a valid feature name; through the front door it must stay one, not
+    resolve away and make DeleteFeature a DeleteProject."""
+    import http.client
+    from urllib.parse import urlparse
+
+    empty = f"dots-{unique}"
+    evidently.create_project(name=empty)
+    address = urlparse(stack.url("frontdoor"))
+    conn = http.client.HTTPConnection(address.hostname or "", address.port)
+    try:
+        conn.request("DELETE", f"/projects/{empty}/features/..")
+        response = conn.getresponse()
+        body = json.loads(response.read())
+    finally:
+        conn.close()
+    assert response.status == 404 and "feature .." in body["message"]
+    assert evidently.get_project(project=empty)["project"]["name"] == empty

@@ -291,34 +291,38 @@ def test_exact_aggregates_with_duplicates_and_a_processor_kill(
         for m in ("revenue", "clicks")
         for t in ("control", "treatment")
     }
+
+    def mismatches(got: dict[str, Any]) -> list[tuple[str, str, str]]:
+        """Every figure asserted below that differs from the expected one."""
+        wrong = []
+        for (metric, treatment), w in want.items():
+            g = got["metrics"][metric][treatment]
+            for stat in ("n", "conversions"):
+                if g[stat] != w[stat]:
+                    wrong.append((metric, treatment, stat))
+            for stat in ("mean", "variance", "covariateMean", "covariateVariance", "covariance"):
+                if g[stat] != pytest.approx(w[stat], rel=1e-9, abs=1e-9):
+                    wrong.append((metric, treatment, stat))
+            last = g["series"][-1]
+            if last["n"] != w["n"] or last["mean"] != pytest.approx(w["mean"], rel=1e-9):
+                wrong.append((metric, treatment, "series"))
+        return wrong
+
+    # Wait for every figure asserted, not a subset: cells of late and pre-exposure
+    # events can still be arriving when n and the mean already agree.
     deadline = time.monotonic() + 150
-    got: dict[str, Any] = {}
-    matched = False
-    while time.monotonic() < deadline and not matched:
+    got: dict[str, Any] = httpx.get(url, timeout=10).json()
+    while mismatches(got) and time.monotonic() < deadline:
+        time.sleep(0.5)
         got = httpx.get(url, timeout=10).json()
-        matched = all(
-            got["metrics"][m][t]["n"] == want[(m, t)]["n"]
-            and got["metrics"][m][t]["mean"] == pytest.approx(want[(m, t)]["mean"], rel=1e-9)
-            for m, t in want
-        )
-        if not matched:
-            time.sleep(0.5)
-    if not matched:
-        # Only on a mismatch: the cells can run a few milliseconds ahead of the
-        # changelog (the snapshot timer publishes while a batch's rows are in flight),
-        # so a changelog read after a match may not yet show the last rows.
+    wrong = mismatches(got)
+    if wrong:
+        # Which entity rows of the processor's table differ from the ledger.
         diagnosis = asyncio.run(
             diagnose(bootstrap, got.get("experimentKey", ""), ledger, exposures)
         )
         assert not diagnosis, diagnosis[:10]
-    for (metric, treatment), w in want.items():
-        g = got["metrics"][metric][treatment]
-        assert g["n"] == w["n"], (metric, treatment)
-        assert g["conversions"] == w["conversions"], (metric, treatment)
-        for stat in ("mean", "variance", "covariateMean", "covariateVariance", "covariance"):
-            assert g[stat] == pytest.approx(w[stat], rel=1e-9, abs=1e-9), (metric, treatment, stat)
-        assert g["series"][-1]["n"] == w["n"]
-        assert g["series"][-1]["mean"] == pytest.approx(w["mean"], rel=1e-9)
+    assert wrong == []
 
 
 async def produce_to(

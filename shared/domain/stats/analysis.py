@@ -28,21 +28,28 @@ from shared.domain.stats.moments import Moments
 from shared.domain.stats.msprt import msprt, sequential_series
 from shared.domain.stats.multiple import Correction, adjust
 from shared.domain.stats.srm import SrmResult, srm
-from shared.domain.stats.vocabulary import Alternative, DesiredChange, Effect, Reason
+from shared.domain.stats.vocabulary import (
+    Alternative,
+    AnalysisMethod,
+    CorrectionName,
+    DesiredChange,
+    Effect,
+    Reason,
+)
 from shared.domain.stats.welch import welch
 
 CORRECTIONS = {
-    "holm": Correction.HOLM,
-    "bonferroni": Correction.BONFERRONI,
-    "bh": Correction.BENJAMINI_HOCHBERG,
+    CorrectionName.HOLM: Correction.HOLM,
+    CorrectionName.BONFERRONI: Correction.BONFERRONI,
+    CorrectionName.BH: Correction.BENJAMINI_HOCHBERG,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class AnalysisSettings:
-    method: str = "sequential"  # or "ttest"
+    method: str = AnalysisMethod.SEQUENTIAL
     confidence: float = 0.95
-    correction: str = "holm"  # holm | bonferroni | bh | none
+    correction: str = CorrectionName.HOLM
     one_sided: bool = False
     n_star: float = 5000.0
     prior: NormalPrior | None = None
@@ -108,7 +115,7 @@ def _raw_looks(
 ) -> list[Look]:
     pairs = [_moments_for(c, t) for c, t in zip(control, treatment, strict=True)]
     looks: list[Look] = []
-    if settings.method == "sequential":
+    if settings.method == AnalysisMethod.SEQUENTIAL:
         series = sequential_series(
             [
                 msprt(c, t, confidence=settings.confidence, n_star=settings.n_star)
@@ -148,12 +155,14 @@ def analyse(
             per_comparison.append((metric.name, treatment, metric.desired_change, looks))
 
     # Multiple testing over treatments x metrics, look by look.
-    if per_comparison and settings.correction != "none":
+    if per_comparison and settings.correction != CorrectionName.NONE:
         n_looks = len(per_comparison[0][3])
         for k in range(n_looks):
             raw = [looks[k].p_value for _, _, _, looks in per_comparison]
             adjusted = adjust(
-                raw, CORRECTIONS[settings.correction], alpha=1 - settings.confidence
+                raw,
+                CORRECTIONS[CorrectionName(settings.correction)],
+                alpha=1 - settings.confidence,
             ).p_values
             for (_, _, _, looks), p in zip(per_comparison, adjusted, strict=True):
                 looks[k] = replace(looks[k], adjusted_p_value=p)

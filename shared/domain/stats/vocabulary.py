@@ -68,3 +68,19 @@ class Effect:
     se: float
     interval: Interval
     reason: Reason | None = None
+
+
+class AnalysisMethod(StrEnum):
+    """``analysisConfig.method``: the always-valid sequential test or the fixed-horizon t-test."""
+
+    SEQUENTIAL = "sequential"
+    TTEST = "ttest"
+
+
+class CorrectionName(StrEnum):
+    """``analysisConfig.correction``: the multiple-testing correction, as a request names it."""
+
+    HOLM = "holm"
+    BONFERRONI = "bonferroni"
+    BH = "bh"
+    NONE = "none"

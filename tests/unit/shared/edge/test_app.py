@@ -162,3 +162,22 @@ def test_every_handler_must_be_routed() -> None:
         Edge(Service.RESULTS, {**HANDLERS, "Nope": broken}, ARNS)
     with pytest.raises(ValueError, match="no handler"):
         Edge(Service.RESULTS, {}, ARNS)
+
+
+def test_an_arn_with_a_trailing_newline_is_refused() -> None:
+    arn = "arn%3Aaws%3Aevidently%3Aus-east-1%3A000000000000%3Aproject%2Fshop%0A"
+    status, _, body = request("GET", f"/projects/{arn}")
+    assert status == 400 and "project" in body["message"]
+
+
+def test_query_integers_are_ascii_digits() -> None:
+    for text in (b"1_0", b"%201", "\u0661\u0660".encode()):
+        status, _, body = request("GET", "/projects", query=b"maxResults=" + text)
+        assert status == 400 and "maxResults" in body["message"], text
+
+
+def test_a_malformed_evidently_arn_is_a_validation_error() -> None:
+    arn = "arn%3Aaws%3Aevidently%3Aus-east-1%3A000000000000%3Aproject%2Fp%2Ffeature%2F"
+    status, headers, body = request("GET", f"/tags/{arn}")
+    assert (status, headers["x-amzn-errortype"]) == (400, "ValidationException")
+    assert "resourceArn" in body["message"]
