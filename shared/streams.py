@@ -31,7 +31,7 @@ import mmh3
 import orjson
 
 from shared import serialization
-from shared.domain.aggregation import Cell, EntityState
+from shared.domain.cells import Cell, EntityState
 from shared.domain.observations import Observation
 
 VERSION = 1

@@ -39,7 +39,7 @@ def synthetic_cells(
     """
     import numpy as np
 
-    from shared.domain.aggregation import Cell
+    from shared.domain.cells import Cell
     from shared.domain.stats.comoments import CoMoments
 
     rng = np.random.default_rng(3)

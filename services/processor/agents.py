@@ -3,7 +3,7 @@
 Routing is a task around ``router.EventRouter`` (stateless, so a plain
 consumer). The join is a faust agent over the entity table, a batch at a time
 (``take_events``): it decodes, calls the pure fold (``join.fold``), writes the
-changed rows, and moves the aggregates. A batch's events are acknowledged only
+changed rows, and moves the statistics cells. A batch's events are acknowledged only
 after its changelog records are in the producer, and faust flushes the
 producer before it commits offsets, so a crash replays a batch rather than
 losing one; the fold makes a replay a no-op.
@@ -22,13 +22,13 @@ from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
-from services.processor.aggregates import PartitionAggregates
 from services.processor.app import app, config, settings
+from services.processor.cells import PartitionCells
 from services.processor.join import Update, entity_of, fold, split_entity_key, target
 from services.processor.router import EventRouter
 from services.processor.tables import LiveRow, entities, partition_of, state_of
 from shared import topics
-from shared.domain.aggregation import EntityState
+from shared.domain.cells import EntityState
 from shared.observability import count_records, forget_lag
 from shared.streams import (
     ITEMS_PER_RECORD,
@@ -61,7 +61,7 @@ joined_topic = app.topic(
 )
 CHANGELOG = topics.changelog("entities")
 
-aggregates = PartitionAggregates(settings.bucket_seconds)
+partition_cells = PartitionCells(settings.bucket_seconds)
 # (topic, partition) -> next offset to process: the consumer-lag gauge's reference.
 positions: dict[tuple[str, int], int] = {}
 
@@ -158,9 +158,9 @@ class Batch:
                 await self.send(topic, None, _encode(topic, chunk), partition)
             self.counts[topic]["moved"] += len(updates)
         for partition, updates in self.updates.items():
-            if partition not in aggregates.built:
-                rebuilt = aggregates.rebuild(partition, _states_of(partition), config.metrics)
-                log.info("partition %d: aggregates rebuilt from %d entity rows", partition, rebuilt)
+            if partition not in partition_cells.built:
+                rebuilt = partition_cells.rebuild(partition, _states_of(partition), config.metrics)
+                log.info("partition %d: cells rebuilt from %d entity rows", partition, rebuilt)
             await self._join_partition(partition, updates)
         # Every record this batch sent is acknowledged before the batch is: faust's
         # flush before a commit waits for sends but does not fail on a lost one.
@@ -186,7 +186,7 @@ class Batch:
             await self.send(CHANGELOG, row_key, row, partition)
             experiment_metrics = metrics.get(change.experiment)
             if experiment_metrics is not None:  # None: deleted since the batch was read
-                aggregates.contribute(
+                partition_cells.contribute(
                     partition, change.experiment, experiment_metrics, change.before, change.after
                 )
         if log.isEnabledFor(logging.DEBUG):
@@ -225,7 +225,7 @@ async def join(stream: Any) -> None:
 
 
 async def on_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
-    aggregates.revoke({tp.partition for tp in revoked if tp.topic == topics.OBSERVATIONS})
+    partition_cells.revoke({tp.partition for tp in revoked if tp.topic == topics.OBSERVATIONS})
     for tp in revoked:
         positions.pop((tp.topic, tp.partition), None)
         forget_lag(tp.topic, tp.partition)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from shared.domain.aggregation import EntityState
+from shared.domain.cells import EntityState
 from shared.streams import Exposure, Observed
 
 Update = Exposure | Observed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.processor.agents import aggregates
+from services.processor.agents import partition_cells
 from services.processor.app import app, settings
 from shared import topics
 from shared.streams import CellRecord
@@ -12,7 +12,7 @@ aggregates_topic = app.topic(topics.AGGREGATES, key_serializer="raw", value_seri
 
 @app.timer(interval=settings.snapshot_interval)
 async def publish_snapshots() -> None:
-    for (partition, experiment, (metric, treatment, bucket)), cell in aggregates.take_dirty():
+    for (partition, experiment, (metric, treatment, bucket)), cell in partition_cells.take_dirty():
         record = CellRecord(
             experiment, metric, treatment, bucket, settings.bucket_seconds, partition, cell
         )

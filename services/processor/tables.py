@@ -4,7 +4,7 @@ A row is written to the changelog partition of the record being processed;
 observations and assignments of one entity share that partition number
 because both topics place an entity in its entity partition
 (``topics.entity_partition``) with the same partition count. The row keeps
-its partition, so aggregates can be rebuilt per partition.
+its partition, so the cells can be rebuilt per partition.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.processor.app import app, settings
-from shared.domain.aggregation import EntityState
+from shared.domain.cells import EntityState
 from shared.streams import entity_row_partition, entity_row_state
 
 ENTITIES = "entities"
@@ -29,7 +29,7 @@ class LiveRow:
     Rows recovered from the changelog arrive as JSON objects (``{..., "p": partition}``)
     and are decoded when first touched; a row written here stays an object, so the
     next batch that touches the entity skips the decode (the join's largest cost
-    after the aggregates: 40% of the fold under cProfile).
+    after the cells: 40% of the fold under cProfile).
     """
 
     partition: int

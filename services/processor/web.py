@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client import generate_latest
 
-from services.processor.agents import aggregates, positions, router
+from services.processor.agents import partition_cells, positions, router
 from services.processor.app import app, config
 from services.processor.tables import entities
 from shared import topics
@@ -32,7 +32,7 @@ async def consumer_lag() -> int:
 @app.timer(interval=1.0)
 async def update_gauges() -> None:
     await consumer_lag()
-    PROCESSOR_CELLS.set(sum(len(c) for p in aggregates.cells.values() for c in p.values()))
+    PROCESSOR_CELLS.set(sum(len(c) for p in partition_cells.cells.values() for c in p.values()))
     PROCESSOR_ENTITIES.set(len(entities.data))
 
 
@@ -55,6 +55,6 @@ async def readyz(web: Any, request: Any) -> Any:
         "status": "ready" if ready else "not ready",
         "consumerLag": lag,
         "position": config.follower.position,
-        "partitions": sorted(aggregates.built),
+        "partitions": sorted(partition_cells.built),
     }
     return web.json(body, status=200 if ready else 503)

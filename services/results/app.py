@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from services.results import endpoints
-from services.results.source import AggregateSource
+from services.results.source import CellSource
 from shared import topics
 from shared.config import Settings
 from shared.edge.app import Edge
@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> Edge:
     async def lifespan(edge: Edge) -> AsyncIterator[None]:
         follower = ConfigFollower(database_url, name="results")
         await follower.start()
-        source = AggregateSource(bootstrap, topics.AGGREGATES)
+        source = CellSource(bootstrap, topics.AGGREGATES)
         await source.start()
         edge.state.follower = follower
         edge.state.source = source

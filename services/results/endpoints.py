@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.results import report
-from services.results.source import AggregateSource
+from services.results.source import CellSource
 from shared.config import Settings
 from shared.domain import queries
-from shared.domain.aggregation import Cell, cumulative
+from shared.domain.cells import Cell, cumulative
 from shared.domain.experiment import Experiment
 from shared.edge.app import Call
 from shared.errors import ValidationException
@@ -46,7 +46,7 @@ def _summary(cells: list[Cell]) -> dict[str, Any]:
 def experiment_aggregates(call: Call) -> Any:
     """Per metric and treatment: the cumulative sufficient statistics, and per bucket."""
     experiment = find_experiment(call)
-    source: AggregateSource = call.state.source
+    source: CellSource = call.state.source
     key = experiment.experiment_id
     cells = source.cells(key)
     metrics: dict[str, dict[str, Any]] = {}
@@ -98,7 +98,7 @@ def _collect_looks(
     period: int | None,
 ) -> report.Looks:
     """The cumulative statistics of every metric and treatment at each period's end."""
-    source: AggregateSource = call.state.source
+    source: CellSource = call.state.source
     settings: Settings = call.state.settings
     key = experiment.experiment_id
     bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from shared import serialization
-from shared.domain.aggregation import Cell, CellKey, cumulative_series
+from shared.domain.cells import Cell, CellKey, cumulative_series
 from shared.domain.experiment import Experiment
 from shared.domain.stats.analysis import (
     Analysis,

@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.domain.aggregation import Cell, CellKey, merge_cell
+from shared.domain.cells import Cell, CellKey, merge_cell
 from shared.streams import CellRecord, MalformedRecord, UnknownVersion
 
 log = logging.getLogger(__name__)
 
 
-class AggregateSource:
+class CellSource:
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
         self.topic = topic
         self.bootstrap_servers = bootstrap_servers

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.domain.aggregation import Cell, CoMoments, EntityState
+from shared.domain.cells import Cell, CoMoments, EntityState
 from shared.domain.observations import Observation
 from shared.streams import (
     Assignment,

@@ -15,7 +15,7 @@ from services.processor.join import (
     step,
     target,
 )
-from shared.domain.aggregation import EntityState
+from shared.domain.cells import EntityState
 from shared.domain.observations import Observation
 from shared.streams import Exposure, Observed
 

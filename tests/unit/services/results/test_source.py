@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import orjson
 
-from services.results.source import AggregateSource
-from shared.domain.aggregation import Cell, CoMoments, cumulative
+from services.results.source import CellSource
+from shared.domain.cells import Cell, CoMoments, cumulative
 from shared.streams import CellRecord
 
 
 async def test_an_unreadable_record_leaves_the_last_good_cell() -> None:
-    source = AggregateSource("127.0.0.1:1", "verdict.aggregates")
+    source = CellSource("127.0.0.1:1", "verdict.aggregates")
     await source.consumer.stop()  # never started: only its records are fed here
     cell = Cell(CoMoments().push(0.0, 2.0).push(0.0, 4.0), CoMoments(), 2, 0)
     record = CellRecord("x", "revenue", "control", 3, 60, 0, cell)

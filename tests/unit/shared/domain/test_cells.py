@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.aggregation import (
+from shared.domain.cells import (
     Cell,
     CellKey,
     EntityState,

@@ -1,4 +1,4 @@
-"""From one entity's events to exact per-bucket aggregates: pure functions.
+"""From one entity's metric events to exact per-bucket statistics cells: pure functions.
 
 The unit of analysis is the entity. For each (experiment, entity) the
 processor keeps an ``EntityState``: its treatment, its first exposure, and the

@@ -1,4 +1,4 @@
-"""Per-partition aggregate cells, derived from the entity table and kept in memory.
+"""Per-partition statistics cells, derived from the entity table and kept in memory.
 
 They are a function of the table: after a rebalance or a restart a partition's
 cells are rebuilt from its recovered rows before its first record is
@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shared.domain.aggregation import Cell, CellKey, EntityState, contribute
+from shared.domain.cells import Cell, CellKey, EntityState, contribute
 
 DirtyKey = tuple[int, str, CellKey]  # (partition, experiment key, cell key)
 
 
 @dataclass
-class PartitionAggregates:
+class PartitionCells:
     bucket_seconds: int
     cells: dict[int, dict[str, dict[CellKey, Cell]]] = field(default_factory=dict)
     dirty: set[DirtyKey] = field(default_factory=set)
