@@ -33,6 +33,7 @@ import orjson
 from shared import serialization
 from shared.domain.cells import Cell, EntityState
 from shared.domain.observations import Observation
+from shared.domain.resources import ResourceKind
 
 VERSION = 1
 
@@ -161,7 +162,7 @@ class Assignment:
     entity_id: str
     project: str
     feature: str
-    kind: str  # "experiment" | "launch"
+    kind: str  # a ResourceKind: EXPERIMENT or LAUNCH
     name: str
     treatment: str  # the treatment, or the launch group
     variation: str
@@ -204,7 +205,7 @@ class Exposure:
             self.entity_id,
             "",
             "",
-            "experiment",
+            ResourceKind.EXPERIMENT,
             "",
             self.treatment,
             "",
@@ -216,7 +217,7 @@ class Exposure:
 
 def _exposure(b: Any) -> Exposure | None:
     _check_version(b)
-    if b.get("kind") != "experiment" or not b.get("experimentKey"):
+    if b.get("kind") != ResourceKind.EXPERIMENT or not b.get("experimentKey"):
         return None  # launch assignments are not analysed
     request_id = b.get("requestId")
     return Exposure(

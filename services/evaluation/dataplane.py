@@ -21,6 +21,7 @@ from shared.domain.arn import ArnScheme
 from shared.domain.errors import DomainError, NotFound
 from shared.domain.evaluation import Evaluation, FeatureRules, evaluate
 from shared.domain.projection import ConfigView
+from shared.domain.resources import ResourceKind
 from shared.edge.app import Call
 from shared.edge.errors import wire_error
 from shared.errors import VerdictError
@@ -88,7 +89,7 @@ class DataPlane:
                     evaluation.variation,
                     now,
                     rid,
-                    experiment.key if kind == "experiment" and experiment else None,
+                    experiment.key if kind is ResourceKind.EXPERIMENT and experiment else None,
                 )
             )
         return evaluation

@@ -25,6 +25,7 @@ from shared.domain.feature import Feature
 from shared.domain.hashing import SAMPLE, SPLIT, bucket, pick, scale_weights
 from shared.domain.launch import Launch
 from shared.domain.patterns import Pattern, compile_pattern
+from shared.domain.resources import ResourceKind
 from shared.domain.values import VariableValue
 
 Weights = tuple[tuple[str, int], ...]
@@ -44,7 +45,7 @@ class Evaluation:
     reason: Reason
     details: dict[str, Any] = field(default_factory=dict)
     # Set when a running launch or experiment decided: what the processor joins on.
-    rule_kind: str | None = None  # "launch" | "experiment"
+    rule_kind: ResourceKind | None = None  # LAUNCH or EXPERIMENT
     rule_name: str | None = None
     arm: str | None = None  # launch group or experiment treatment
     newly_assigned: bool = False  # a sticky assignment to record
@@ -194,7 +195,7 @@ def _launch(
         rules.values[variation],
         Reason.LAUNCH_RULE_MATCH,
         {"launch": launch.name, "group": group},
-        "launch",
+        ResourceKind.LAUNCH,
         launch.name,
         group,
     )
@@ -218,7 +219,7 @@ def _experiment(
             rules.values[variation],
             Reason.EXPERIMENT_RULE_MATCH,
             {"experiment": x.name, "treatment": x.winner, "winnerDeclared": True},
-            "experiment",
+            ResourceKind.EXPERIMENT,
             x.name,
             x.winner,
         )
@@ -239,7 +240,7 @@ def _experiment(
         rules.values[variation],
         Reason.EXPERIMENT_RULE_MATCH,
         {"experiment": x.name, "treatment": treatment},
-        "experiment",
+        ResourceKind.EXPERIMENT,
         x.name,
         treatment,
         newly,

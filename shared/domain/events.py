@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName
+from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName, DesiredChange
 from shared.domain.values import Variation
 from shared.envelope import UPCASTERS
 
@@ -125,7 +125,7 @@ class MetricDefinition:
 @dataclass(frozen=True, slots=True)
 class MetricGoal:
     definition: MetricDefinition
-    desired_change: str = "INCREASE"
+    desired_change: str = DesiredChange.INCREASE
 
 
 # -- launches -------------------------------------------------------------

@@ -28,10 +28,10 @@ from shared.domain.feature import Feature
 from shared.domain.metrics import check_metric_definitions
 from shared.domain.resources import ResourceKind, ResourceRef
 from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName
-from shared.domain.values import ENDED, EVERYONE, Status
+from shared.domain.values import ENDED, EVERYONE, EndedReason, Status
 
 TOTAL_WEIGHT = EVERYONE
-ENDED_REASONS = ("success", "tech_issue", "no_longer_needed", "no_stat_sig", "other")
+ENDED_REASONS = tuple(r.value for r in EndedReason)
 ANALYSIS_METHODS = tuple(m.value for m in AnalysisMethod)
 CORRECTIONS = tuple(c.value for c in CorrectionName)
 # StartExperiment: analysisCompleteTime "must be no more than 30 days after the experiment starts".

@@ -149,13 +149,13 @@ def apply(view: ConfigView, envelope: Envelope) -> ConfigView:
             view.segments[ref.name] = s
     else:
         changed = (ref.project or "", ref.name)
-        if kind == "feature":
+        if ref.kind is ResourceKind.FEATURE:
             if (f := feature_agg.apply(view.features.get(changed), event, version)) is not None:
                 view.features[changed] = f
-        elif kind == "launch":
+        elif ref.kind is ResourceKind.LAUNCH:
             if (la := launch_agg.apply(view.launches.get(changed), event, version)) is not None:
                 view.launches[changed] = la
-        elif kind == "experiment":
+        elif ref.kind is ResourceKind.EXPERIMENT:
             ex = experiment_agg.apply(view.experiments.get(changed), event, version)
             if ex is not None:
                 view.experiments[changed] = ex

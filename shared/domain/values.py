@@ -24,6 +24,16 @@ class Status(StrEnum):
 ENDED = frozenset({Status.COMPLETED, Status.CANCELLED})
 
 
+class EndedReason(StrEnum):
+    """Seed 004's reasons an experiment ended (StopExperiment's ``endedReason``)."""
+
+    SUCCESS = "success"
+    TECH_ISSUE = "tech_issue"
+    NO_LONGER_NEEDED = "no_longer_needed"
+    NO_STAT_SIG = "no_stat_sig"
+    OTHER = "other"
+
+
 class ProjectStatus(StrEnum):
     AVAILABLE = "AVAILABLE"
     UPDATING = "UPDATING"

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName
+from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName, DesiredChange
+from shared.domain.values import EndedReason
 from shared.wire.common import Description, ResourceName, Salt, SplitWeight, Tags, WireModel
 from shared.wire.metrics import MetricDefinitionConfig
 
@@ -21,7 +22,7 @@ class TreatmentConfig(WireModel):
 
 class MetricGoalConfig(WireModel):
     metricDefinition: MetricDefinitionConfig
-    desiredChange: Literal["INCREASE", "DECREASE"] | None = None
+    desiredChange: DesiredChange | None = None
 
 
 class OnlineAbConfig(WireModel):
@@ -82,9 +83,7 @@ class StopExperimentRequest(WireModel):
     experiment: ResourceName
     desiredState: Literal["COMPLETED", "CANCELLED"] | None = None
     reason: Description | None = None
-    endedReason: (
-        Literal["success", "tech_issue", "no_longer_needed", "no_stat_sig", "other"] | None
-    ) = None
+    endedReason: EndedReason | None = None
 
 
 class DeclareWinnerRequest(WireModel):

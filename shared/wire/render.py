@@ -11,6 +11,7 @@ from shared.domain.experiment import Experiment
 from shared.domain.feature import Feature
 from shared.domain.launch import Launch
 from shared.domain.project import Project
+from shared.domain.resources import ResourceKind
 from shared.domain.segment import Segment
 from shared.domain.values import ProjectStatus, ValueType, VariableValue, Variation
 from shared.wire import features as wire_features
@@ -179,7 +180,7 @@ def launch(x: Launch, arns: ArnScheme) -> dict[str, Any]:
     ]
     return _drop_none(
         {
-            "arn": arns.child(x.project, "launch", x.name),
+            "arn": arns.child(x.project, ResourceKind.LAUNCH, x.name),
             "name": x.name,
             "project": arns.project(x.project),
             "description": x.config.description,
@@ -228,7 +229,7 @@ def experiment(x: Experiment, arns: ArnScheme, now: datetime) -> dict[str, Any]:
     c = x.config
     return _drop_none(
         {
-            "arn": arns.child(x.project, "experiment", x.name),
+            "arn": arns.child(x.project, ResourceKind.EXPERIMENT, x.name),
             "name": x.name,
             "project": arns.project(x.project),
             "description": c.description,

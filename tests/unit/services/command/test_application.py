@@ -368,3 +368,23 @@ async def test_an_experiment_created_before_ids_keeps_its_old_key(app: ControlPl
     old = app.get_experiment("shop", "old")
     assert old.experiment_id == f"shop/old@{old.created_at.timestamp():.6f}"
     assert created.experiment_id != old.experiment_id
+
+
+async def test_the_remaining_documented_errors(app: ControlPlane) -> None:
+    app.quotas = Quotas(launches_per_project=1, experiments_per_project=1)
+    await shop(app)
+    await app.create_launch("shop", "l", launch_settings())
+    with pytest.raises(QuotaExceeded):
+        await app.create_launch("shop", "m", launch_settings())
+    with pytest.raises(Invalid, match="not RUNNING"):
+        await app.stop_launch("shop", "l")
+    await app.create_experiment("shop", "e", experiment_settings())
+    with pytest.raises(QuotaExceeded):
+        await app.create_experiment("shop", "e2", experiment_settings())
+    with pytest.raises(Conflict):
+        await app.declare_winner("shop", "e", "treatment")  # not running
+    await app.create_segment("s", json.dumps({"a": [1]}))
+    with pytest.raises(Conflict, match="already exists"):
+        await app.create_segment("s", json.dumps({"a": [1]}))
+    with pytest.raises(NotFound, match="segment ghost"):
+        app.get_segment("ghost")
