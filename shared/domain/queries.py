@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from shared.domain.errors import NotFound
 from shared.domain.experiment import Experiment
@@ -18,6 +19,8 @@ from shared.domain.project import Project
 from shared.domain.projection import ConfigView
 from shared.domain.segment import Segment
 from shared.domain.values import Status
+
+T = TypeVar("T")
 
 
 def _experiment_running(experiment: Experiment, now: datetime | None) -> bool:
@@ -97,41 +100,31 @@ def resources_left(view: ConfigView, project: str) -> int:
 # -- lookups that answer NotFound ------------------------------------------------------
 
 
+def _found(value: T | None, kind: str, name: str, project_name: str | None = None) -> T:
+    if value is None:
+        where = f" in project {project_name}" if project_name is not None else ""
+        raise NotFound(f"{kind.lower()} {name} does not exist{where}", name, kind)
+    return value
+
+
 def project(view: ConfigView, name: str) -> Project:
-    found = view.project(name)
-    if found is None:
-        raise NotFound(f"project {name} does not exist", name, "Project")
-    return found
+    return _found(view.project(name), "Project", name)
 
 
 def feature(view: ConfigView, project_name: str, name: str) -> Feature:
     project(view, project_name)
-    found = view.feature(project_name, name)
-    if found is None:
-        raise NotFound(f"feature {name} does not exist in project {project_name}", name, "Feature")
-    return found
+    return _found(view.feature(project_name, name), "Feature", name, project_name)
 
 
 def launch(view: ConfigView, project_name: str, name: str) -> Launch:
     project(view, project_name)
-    found = view.launch(project_name, name)
-    if found is None:
-        raise NotFound(f"launch {name} does not exist in project {project_name}", name, "Launch")
-    return found
+    return _found(view.launch(project_name, name), "Launch", name, project_name)
 
 
 def experiment(view: ConfigView, project_name: str, name: str) -> Experiment:
     project(view, project_name)
-    found = view.experiment(project_name, name)
-    if found is None:
-        raise NotFound(
-            f"experiment {name} does not exist in project {project_name}", name, "Experiment"
-        )
-    return found
+    return _found(view.experiment(project_name, name), "Experiment", name, project_name)
 
 
 def segment(view: ConfigView, name: str) -> Segment:
-    found = view.segment(name)
-    if found is None:
-        raise NotFound(f"segment {name} does not exist", name, "Segment")
-    return found
+    return _found(view.segment(name), "Segment", name)
