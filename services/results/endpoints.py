@@ -156,10 +156,13 @@ def get_experiment_results(call: Call) -> Any:
     except NotStarted:
         return empty
     with RESULTS_COMPUTATION.labels("GetExperimentResults").time():
-        looks = _collect_looks(call, experiment, [metric], window, req.period)
+        # The family that multiple testing corrects over is every treatment of every
+        # metric goal, whichever metric is asked for: the same family as /analysis,
+        # so one hypothesis never gets two adjusted p-values.
+        looks = _collect_looks(call, experiment, metrics, window, req.period)
         if not _gates_pass(call, experiment, looks, metric):
             return empty
-        analysis = report.run(experiment, looks, [metric])
+        analysis = report.run(experiment, looks, metrics)
     body = report.evidently_results(
         analysis,
         looks,

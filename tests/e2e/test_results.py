@@ -219,3 +219,80 @@ def test_full_analysis_endpoint(stack: Stack, experiment: dict[str, Any]) -> Non
     assert body["sampleRatioMismatch"]["pValue"] > 0.001
     before = httpx.get(url, params={"asOf": time.time() - 3600}).json()
     assert before.get("details") == "Not enough events to generate results"
+
+
+def test_one_correction_family_for_every_endpoint(stack: Stack, evidently: Any) -> None:
+    """Holm corrects over treatments x metric goals, in GetExperimentResults as in
+    /analysis: the PValue reported for a metric is the analysis' adjusted p-value."""
+    project = f"family-{int(time.time() * 1000)}"
+    evidently.create_project(name=project)
+    make_feature(evidently, project, "f", *ARMS)
+    goals = [
+        {
+            "metricDefinition": {"name": name, "entityIdKey": "user", "valueKey": name},
+            "desiredChange": "INCREASE",
+        }
+        for name in ("revenue", "clicks")
+    ]
+    evidently.create_experiment(
+        project=project,
+        name="e",
+        treatments=[{"name": a, "feature": "f", "variation": a} for a in ARMS],
+        metricGoals=goals,
+        onlineAbConfig={
+            "controlTreatmentName": "control",
+            "treatmentWeights": {"control": 33334, "t1": 33333, "t2": 33333},
+        },
+    )
+    httpx.patch(
+        f"{stack.url('frontdoor')}/projects/{project}/experiments/e",
+        json={"analysisConfig": {"method": "ttest", "correction": "holm"}},
+    ).raise_for_status()
+    evidently.start_experiment(
+        project=project, experiment="e", analysisCompleteTime=now() + timedelta(days=1)
+    )
+    propagated(stack)
+    entities = [f"u{i}" for i in range(90)]
+    for k in range(0, len(entities), 20):
+        evidently.batch_evaluate_feature(
+            project=project,
+            requests=[{"feature": "f", "entityId": e} for e in entities[k : k + 20]],
+        )
+    time.sleep(1.1)  # events stamped (whole seconds) after every exposure
+    rng = np.random.default_rng(5)
+    events = [
+        {
+            "timestamp": datetime.now(UTC),
+            "type": "aws.evidently.custom",
+            "data": json.dumps(
+                {"user": e, "revenue": float(rng.normal(20, 4)), "clicks": float(rng.poisson(3))}
+            ),
+        }
+        for e in entities
+    ]
+    for k in range(0, len(events), 50):
+        out = evidently.put_project_events(project=project, events=events[k : k + 50])
+        assert out["failedEventCount"] == 0
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/e"
+    deadline = time.monotonic() + 60
+    analysis: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        cells = httpx.get(f"{url}/aggregates").json()["metrics"]
+        complete = all(
+            sum(cells[m][a]["n"] for a in ARMS) == len(entities)
+            and sum(cells[m][a]["mean"] * cells[m][a]["n"] for a in ARMS) > 0
+            for m in cells
+        )
+        analysis = httpx.get(f"{url}/analysis").json()
+        if complete and "comparisons" in analysis:
+            break
+        time.sleep(0.25)
+    else:
+        raise AssertionError(f"no analysis of the complete aggregates: {analysis}")
+    adjusted = {(c["metric"], c["treatment"]): c["adjustedPValue"] for c in analysis["comparisons"]}
+    assert len(adjusted) == 4  # 2 treatments x 2 metrics: one family
+    for metric in ("revenue", "clicks"):
+        body = results(evidently, project, metricNames=[metric], resultStats=["PValue"])
+        stat = by_stat(body)
+        for arm in ("t1", "t2"):
+            assert stat[(arm, "PValue")][-1] == pytest.approx(adjusted[(metric, arm)], rel=1e-12)
