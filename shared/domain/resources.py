@@ -49,7 +49,3 @@ def project_ref(name: str) -> ResourceRef:
 
 def segment_ref(name: str) -> ResourceRef:
     return ResourceRef(ResourceKind.SEGMENT, None, name)
-
-
-def in_project(kind: ResourceKind, project: str, name: str) -> ResourceRef:
-    return ResourceRef(kind, project, name)

@@ -169,8 +169,8 @@ class Edge:
                 )
             if served.handler is None:
                 assert self.forward is not None and route.service is not None
+                # The owning service records the request it answers.
                 await self.forward(route.service, scope, body, send)
-                self._record(served, 0, started)
                 return
             call = Call(route.operation, document, scope["headers"], rid, self.state)
             result = served.handler(call)
@@ -186,8 +186,6 @@ class Edge:
             self._record(served, status, started)
 
     def _record(self, served: _Served, status: int, started: float) -> None:
-        if status == 0:
-            return  # forwarded: the owning service records it
         if served.latency is None:
             served.latency = HTTP_LATENCY.labels(self.service.value, served.route.operation)
         served.latency.observe(time.perf_counter() - started)
