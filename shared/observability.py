@@ -85,6 +85,10 @@ RESULTS_COMPUTATION = Histogram(
     ["operation"],
     buckets=LATENCY_BUCKETS,
 )
+RESULTS_INCONSISTENT = Counter(
+    "verdict_results_inconsistent_aggregates_total",
+    "Reads of aggregate cells that describe no set of entities (a negative count or M2)",
+)
 PROCESSOR_RECORDS = Counter(
     "verdict_processor_records_total", "Records the processor handled", ["topic", "outcome"]
 )

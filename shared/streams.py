@@ -36,6 +36,9 @@ from shared.domain.observations import Observation
 from shared.domain.resources import ResourceKind
 
 VERSION = 1
+# Aggregate cells hold exact power sums since version 2; version 1's float moments cannot be
+# read exactly, and the processor republishes every cell it rebuilds on start.
+CELL_VERSION = 2
 
 
 class MalformedRecord(ValueError):
@@ -46,9 +49,9 @@ class UnknownVersion(ValueError):
     """A record of a schema version this reader does not know: skip it and count it."""
 
 
-def _check_version(body: Mapping[str, Any]) -> None:
+def _check_version(body: Mapping[str, Any], expected: int = VERSION) -> None:
     version = body.get("v", 1)
-    if version != VERSION:
+    if version != expected:
         raise UnknownVersion(f"schema version {version!r}")
 
 
@@ -347,6 +350,7 @@ class CellRecord:
         return serialization.dumps(
             {
                 **self.cell.to_json(),
+                "v": CELL_VERSION,
                 "experimentKey": self.experiment_key,
                 "metric": self.metric,
                 "treatment": self.treatment,
@@ -362,7 +366,7 @@ class CellRecord:
             body = orjson.loads(value)
             if not isinstance(body, dict):
                 raise TypeError("the record is not a JSON object")
-            _check_version(body)
+            _check_version(body, CELL_VERSION)
             return cls(
                 str(body["experimentKey"]),
                 str(body["metric"]),

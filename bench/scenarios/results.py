@@ -40,7 +40,7 @@ def synthetic_cells(
     import numpy as np
 
     from shared.domain.cells import Cell
-    from shared.domain.stats.comoments import CoMoments
+    from shared.domain.stats.sums import PowerSums
 
     rng = np.random.default_rng(3)
     out = []
@@ -50,18 +50,21 @@ def synthetic_cells(
         for t in treatments:
             for b in range(buckets):
                 n = min(per_cell, 200_000)
-                y = rng.gamma(2.0, 5.0, n)
-                x = y * 0.5 + rng.normal(0, 1, n)
-                scale = per_cell / n
-                cm = CoMoments(
-                    int(n * scale),
-                    float(x.mean()),
-                    float(y.mean()),
-                    float(((x - x.mean()) ** 2).sum() * scale),
-                    float(((y - y.mean()) ** 2).sum() * scale),
-                    float(((x - x.mean()) * (y - y.mean())).sum() * scale),
+                # Whole-number outcomes, so numpy's int64 sums are the exact power sums a
+                # cell holds; a sample of n stands for per_cell entities by repetition.
+                y = rng.poisson(10.0, n).astype(np.int64)
+                x = y // 2 + rng.poisson(3.0, n).astype(np.int64)
+                repeat = per_cell // n
+                sums = PowerSums(
+                    n * repeat,
+                    0,
+                    int(x.sum()) * repeat,
+                    int(y.sum()) * repeat,
+                    int((x * x).sum()) * repeat,
+                    int((y * y).sum()) * repeat,
+                    int((x * y).sum()) * repeat,
                 )
-                cell = Cell(cm, CoMoments(), int((y > 0).mean() * cm.n), 0)
+                cell = Cell(sums, int((y > 0).sum()) * repeat)
                 record = CellRecord(key, m, t, first + b, bucket_seconds, 0, cell)
                 out.append((record.key(), record.encode()))
     return out

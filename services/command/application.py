@@ -125,6 +125,10 @@ class AnalysisChanges:
     tuning_sample_size: int | None = None
     prior_mean: float | None = None
     prior_variance: float | None = None
+    effect: str | None = None
+    cuped: bool | None = None
+    cuped_window_days: int | None = None
+    prior: str | None = None
 
     def applied_to(self, base: AnalysisConfig) -> AnalysisConfig:
         changed = {f.name: getattr(self, f.name) for f in fields(self)}

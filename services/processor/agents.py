@@ -104,11 +104,11 @@ def _states_of(partition: int) -> list[tuple[str, EntityState]]:
 
 async def _known(updates: list[Update], counts: Counter[str]) -> list[Update]:
     """The updates of experiments the configuration knows, catching up once if needed."""
-    metrics = config.metrics
-    if any(target(u)[0] not in metrics for u in updates):
+    plans = config.plans
+    if any(target(u)[0] not in plans for u in updates):
         await config.follower.catch_up()
-        metrics = config.metrics
-    known = [u for u in updates if target(u)[0] in metrics]
+        plans = config.plans
+    known = [u for u in updates if target(u)[0] in plans]
     counts["unknown_experiment"] += len(updates) - len(known)
     return known
 
@@ -159,7 +159,7 @@ class Batch:
             self.counts[topic]["moved"] += len(updates)
         for partition, updates in self.updates.items():
             if partition not in partition_cells.built:
-                rebuilt = partition_cells.rebuild(partition, _states_of(partition), config.metrics)
+                rebuilt = partition_cells.rebuild(partition, _states_of(partition), config.plans)
                 log.info("partition %d: cells rebuilt from %d entity rows", partition, rebuilt)
             await self._join_partition(partition, updates)
         # Every record this batch sent is acknowledged before the batch is: faust's
@@ -176,7 +176,7 @@ class Batch:
         ):
             self.counts[topic]["applied"] += folded.applied[kind]
             self.counts[topic]["unchanged"] += folded.unchanged[kind]
-        metrics = config.metrics
+        plans = config.plans
         for key, change in folded.changes.items():
             entities.data[key] = LiveRow(partition, change.after)
             # Straight to the producer: faust's table assignment queues the changelog
@@ -184,10 +184,10 @@ class Batch:
             # lost rows whose offsets were committed).
             row_key, row = encode_entity_row(key, change.after, partition)
             await self.send(CHANGELOG, row_key, row, partition)
-            experiment_metrics = metrics.get(change.experiment)
-            if experiment_metrics is not None:  # None: deleted since the batch was read
+            plan = plans.get(change.experiment)
+            if plan is not None:  # None: deleted since the batch was read
                 partition_cells.contribute(
-                    partition, change.experiment, experiment_metrics, change.before, change.after
+                    partition, change.experiment, plan, change.before, change.after
                 )
         if log.isEnabledFor(logging.DEBUG):
             for update in updates:

@@ -8,10 +8,10 @@ changed since the last snapshot are marked dirty for the snapshot timer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from shared.domain.cells import Cell, CellKey, EntityState, contribute
+from shared.domain.cells import Cell, CellKey, CellPlan, EntityState, contribute
 
 DirtyKey = tuple[int, str, CellKey]  # (partition, experiment key, cell key)
 
@@ -27,28 +27,28 @@ class PartitionCells:
         self,
         partition: int,
         experiment: str,
-        metrics: Sequence[str],
+        plan: CellPlan,
         before: EntityState | None,
         after: EntityState,
     ) -> None:
         cells = self.cells.setdefault(partition, {}).setdefault(experiment, {})
-        for key in contribute(cells, metrics, before, after, self.bucket_seconds):
+        for key in contribute(cells, plan, before, after, self.bucket_seconds):
             self.dirty.add((partition, experiment, key))
 
     def rebuild(
         self,
         partition: int,
         states: Iterable[tuple[str, EntityState]],
-        metrics: Mapping[str, Sequence[str]],
+        plans: Mapping[str, CellPlan],
     ) -> int:
         """Fold the partition's entity states ((experiment key, state) pairs) into fresh cells."""
         self.cells[partition] = {}
         folded = 0
         for experiment, state in states:
-            experiment_metrics = metrics.get(experiment)
-            if experiment_metrics is None:
+            plan = plans.get(experiment)
+            if plan is None:
                 continue
-            self.contribute(partition, experiment, experiment_metrics, None, state)
+            self.contribute(partition, experiment, plan, None, state)
             folded += 1
         # Republish every cell: a snapshot sent before a crash may be stale.
         for experiment, cells in self.cells[partition].items():

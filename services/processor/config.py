@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from shared.domain.cells import CellPlan
 from shared.domain.observations import MetricSpec, metric_specs
 from shared.domain.values import Status
 from shared.follower import ConfigFollower
@@ -20,7 +21,8 @@ class ProcessorConfig:
         self.follower = ConfigFollower(database_url, after_batch=self.refresh, name="processor")
         self.view = self.follower.view
         self.specs: dict[str, list[MetricSpec]] = {}
-        self.metrics: dict[str, tuple[str, ...]] = {}
+        # experiment key -> what its cells measure
+        self.plans: dict[str, CellPlan] = {}
         self.ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -30,12 +32,15 @@ class ProcessorConfig:
 
     def refresh(self) -> None:
         specs: dict[str, list[MetricSpec]] = defaultdict(list)
-        metrics: dict[str, tuple[str, ...]] = {}
+        plans: dict[str, CellPlan] = {}
         for x in self.view.experiments.values():
             if x.deleted:
                 continue
-            metrics[x.experiment_id] = tuple(g.definition.name for g in x.config.metric_goals)
+            plans[x.experiment_id] = CellPlan(
+                tuple(g.definition.name for g in x.config.metric_goals),
+                x.config.analysis.cuped_window_days * 86_400.0,
+            )
             if x.status in (Status.CREATED, Status.RUNNING):
                 specs[x.project].extend(metric_specs(x))
         self.specs = dict(specs)
-        self.metrics = metrics
+        self.plans = plans

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,14 +13,17 @@ from services.results import report
 from services.results.source import CellSource
 from shared.config import Settings
 from shared.domain import queries
-from shared.domain.cells import Cell, cumulative
+from shared.domain.cells import Cell, CellKey, Cumulative, cumulative, cumulative_series
 from shared.domain.experiment import Experiment
+from shared.domain.stats.sums import InconsistentSums
 from shared.edge.app import Call
-from shared.errors import ValidationException
+from shared.errors import InternalServerException, ValidationException
 from shared.follower import ConfigFollower
-from shared.observability import RESULTS_COMPUTATION
+from shared.observability import RESULTS_COMPUTATION, RESULTS_INCONSISTENT
 from shared.wire.common import parse
 from shared.wire.results import GetExperimentResultsRequest
+
+log = logging.getLogger(__name__)
 
 MAX_WINDOW = timedelta(days=30)
 DEFAULT_PERIOD = 86_400
@@ -28,8 +34,21 @@ def find_experiment(call: Call) -> Experiment:
     return queries.experiment(follower.view, call.input["project"], call.input["experiment"])
 
 
-def _summary(cells: list[Cell]) -> dict[str, Any]:
-    c = cumulative(cells)
+@contextlib.contextmanager
+def consistent_aggregates(experiment: Experiment) -> Iterator[None]:
+    """Cells are exact sums, so a negative count or M2 means corrupted aggregates: said
+    loudly, counted, and answered with an error rather than with a made-up figure."""
+    try:
+        yield
+    except InconsistentSums as exc:
+        RESULTS_INCONSISTENT.inc()
+        log.error("inconsistent aggregates for experiment %s: %s", experiment.experiment_id, exc)
+        raise InternalServerException(
+            f"the aggregates of experiment {experiment.name} are inconsistent: {exc}"
+        ) from None
+
+
+def _summary(c: Cumulative) -> dict[str, Any]:
     m = c.comoments
     return {
         "n": m.n,
@@ -50,24 +69,30 @@ def experiment_aggregates(call: Call) -> Any:
     key = experiment.experiment_id
     cells = source.cells(key)
     metrics: dict[str, dict[str, Any]] = {}
-    for goal in experiment.config.metric_goals:
-        metric = goal.definition.name
-        per_treatment: dict[str, Any] = {}
-        for treatment in (t.name for t in experiment.config.treatments):
-            mine = sorted(
-                (b, cell) for (m, t, b), cell in cells.items() if m == metric and t == treatment
-            )
-            series = []
-            for i, (b, _) in enumerate(mine):
-                series.append({"bucket": b, **_summary([cell for _, cell in mine[: i + 1]])})
-            per_treatment[treatment] = {**_summary([cell for _, cell in mine]), "series": series}
-        metrics[metric] = per_treatment
+    with consistent_aggregates(experiment):
+        for goal in experiment.config.metric_goals:
+            metrics[goal.definition.name] = _arm_summaries(experiment, cells, goal.definition.name)
     return {
         "experiment": experiment.name,
         "experimentKey": key,
         "bucketSeconds": source.bucket_seconds.get(key),
         "metrics": metrics,
     }
+
+
+def _arm_summaries(
+    experiment: Experiment, cells: Mapping[CellKey, Cell], metric: str
+) -> dict[str, Any]:
+    per_treatment: dict[str, Any] = {}
+    for treatment in (t.name for t in experiment.config.treatments):
+        mine = {b: cell for (m, t, b), cell in cells.items() if m == metric and t == treatment}
+        buckets = sorted(mine)
+        series = cumulative_series(mine, [b + 1 for b in buckets])
+        per_treatment[treatment] = {
+            **_summary(cumulative(mine.values())),
+            "series": [{"bucket": b, **_summary(c)} for b, c in zip(buckets, series, strict=True)],
+        }
+    return per_treatment
 
 
 def _window(
@@ -159,7 +184,8 @@ def get_experiment_results(call: Call) -> Any:
         # The family that multiple testing corrects over is every treatment of every
         # metric goal, whichever metric is asked for: the same family as /analysis,
         # so one hypothesis never gets two adjusted p-values.
-        looks = _collect_looks(call, experiment, metrics, window, req.period)
+        with consistent_aggregates(experiment):
+            looks = _collect_looks(call, experiment, metrics, window, req.period)
         if not _gates_pass(call, experiment, looks, metric):
             return empty
         analysis = report.run(experiment, looks, metrics)
@@ -198,9 +224,10 @@ def experiment_analysis(call: Call) -> Any:
         return {"experiment": experiment.name, "details": report.NOT_ENOUGH}
     period_value = number("period")
     metrics = [g.definition.name for g in experiment.config.metric_goals]
-    looks = _collect_looks(
-        call, experiment, metrics, window, int(period_value) if period_value else None
-    )
+    with consistent_aggregates(experiment):
+        looks = _collect_looks(
+            call, experiment, metrics, window, int(period_value) if period_value else None
+        )
     if not all(_gates_pass(call, experiment, looks, m) for m in metrics):
         return {"experiment": experiment.name, "details": report.NOT_ENOUGH}
     with RESULTS_COMPUTATION.labels("Analysis").time():

@@ -14,18 +14,28 @@ from typing import Any
 
 from shared import serialization
 from shared.domain.cells import Cell, CellKey, cumulative_series
+from shared.domain.events import AnalysisConfig
 from shared.domain.experiment import Experiment
+from shared.domain.stats import power as fixed_power
+from shared.domain.stats import sequential_power
 from shared.domain.stats.analysis import (
     Analysis,
     AnalysisSettings,
     Comparison,
+    Look,
     MetricInput,
     analyse,
 )
 from shared.domain.stats.bayes import NormalPrior
 from shared.domain.stats.comoments import CoMoments
-from shared.domain.stats.power import minimum_detectable_effect, plan
-from shared.domain.stats.vocabulary import Interval
+from shared.domain.stats.vocabulary import (
+    Alternative,
+    AnalysisMethod,
+    Effect,
+    EffectScale,
+    Interval,
+    PriorKind,
+)
 from shared.errors import ValidationException
 
 NOT_ENOUGH = "Not enough events to generate results"
@@ -85,18 +95,33 @@ def collect(
     return Looks(tuple(times), series, conversions)
 
 
+# GrowthBook's proper prior on the relative lift: Normal(0, 0.3^2).
+DEFAULT_PRIOR = NormalPrior(0.0, 0.09)
+
+
+def prior_of(a: AnalysisConfig) -> NormalPrior | None:
+    """The Bayesian report's prior: flat unless ``prior`` is "proper" or, as before that
+    switch existed, both of its parameters are given."""
+    both = a.prior_mean is not None and a.prior_variance is not None
+    if a.prior == PriorKind.FLAT or (a.prior is None and not both):
+        return None
+    return NormalPrior(
+        DEFAULT_PRIOR.mean if a.prior_mean is None else a.prior_mean,
+        DEFAULT_PRIOR.variance if a.prior_variance is None else a.prior_variance,
+    )
+
+
 def settings_of(experiment: Experiment) -> AnalysisSettings:
     a = experiment.config.analysis
-    prior = None
-    if a.prior_mean is not None and a.prior_variance is not None:
-        prior = NormalPrior(a.prior_mean, a.prior_variance)
     return AnalysisSettings(
         method=a.method,
         confidence=a.confidence_level,
         correction=a.correction,
         one_sided=a.one_sided,
         n_star=float(a.tuning_sample_size),
-        prior=prior,
+        prior=prior_of(a),
+        scale=EffectScale(a.effect),
+        cuped=a.cuped,
     )
 
 
@@ -120,14 +145,48 @@ def _interval(interval: Interval) -> list[float]:
     return [finite(interval.low), finite(interval.high)]
 
 
+def _effect(effect: Effect) -> dict[str, Any]:
+    """One scale's hypothesis: estimate, interval and the p-value of no effect (unadjusted)."""
+    return {
+        "estimate": finite(effect.estimate),
+        "interval": _interval(effect.interval),
+        "pValue": finite(effect.p_value),
+    }
+
+
+def _prior(prior: NormalPrior | None) -> dict[str, Any]:
+    if prior is None:
+        return {"kind": PriorKind.FLAT.value}
+    return {"kind": PriorKind.PROPER.value, "mean": prior.mean, "variance": prior.variance}
+
+
+def _means(look: Look) -> dict[str, Any]:
+    """Raw and compared (CUPED-adjusted when CUPED applied) means: the reported relative
+    effect is the ratio of the adjusted ones, minus one."""
+    return {
+        "control": {"mean": finite(look.raw_control.mean), "adjusted": finite(look.control.mean)},
+        "treatment": {
+            "mean": finite(look.raw_treatment.mean),
+            "adjusted": finite(look.treatment.mean),
+        },
+    }
+
+
 def bayes_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
     b = comparison.bayes
     last = comparison.looks[-1]
+    prior = analysis.settings.prior
     content: dict[str, Any] = {
         "metric": comparison.metric,
         "treatment": comparison.treatment,
         "control": analysis.control,
-        "method": "gaussian approximation of the relative lift",
+        "method": "normal approximation of the relative lift"
+        + (
+            " with a flat prior: the posterior is the z-test's sampling distribution"
+            if prior is None
+            else " with a proper normal prior (normal-normal update)"
+        ),
+        "prior": _prior(prior),
         "lift": {"mean": finite(b.mean), "sd": finite(b.sd), "interval": _interval(b.interval)},
         "chanceToBeatControl": finite(b.chance_to_beat_control),
         "expectedLoss": {"ship": finite(b.risk_ship), "keep": finite(b.risk_keep)},
@@ -137,9 +196,15 @@ def bayes_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
             "liftWithin3Percent": finite(b.p_within),
         },
         "verdict": b.verdict.value,
+        "effectScale": last.scale.value,
         "pValue": finite(last.p_value),
         "adjustedPValue": finite(last.adjusted_p_value),
-        "cuped": {"theta": last.cuped_theta, "varianceReduction": finite(last.variance_reduction)},
+        "means": _means(last),
+        "cuped": {
+            "enabled": analysis.settings.cuped,
+            "theta": last.cuped_theta,
+            "varianceReduction": finite(last.variance_reduction),
+        },
     }
     if b.reason is not None:
         content["reason"] = b.reason.value
@@ -176,20 +241,18 @@ def evidently_results(
             continue  # the control has no effect against itself
         stats: list[tuple[str, list[float]]] = []
         if "TreatmentEffect" in result_stats:
-            stats.append(
-                ("TreatmentEffect", [finite(k.relative.estimate) for k in comparison.looks])
-            )
+            stats.append(("TreatmentEffect", [finite(k.effect.estimate) for k in comparison.looks]))
         if "ConfidenceInterval" in result_stats:
             stats.append(
                 (
                     "ConfidenceIntervalLowerBound",
-                    [finite(k.relative.interval.low) for k in comparison.looks],
+                    [finite(k.effect.interval.low) for k in comparison.looks],
                 )
             )
             stats.append(
                 (
                     "ConfidenceIntervalUpperBound",
-                    [finite(k.relative.interval.high) for k in comparison.looks],
+                    [finite(k.effect.interval.high) for k in comparison.looks],
                 )
             )
         if "PValue" in result_stats:
@@ -221,6 +284,75 @@ def evidently_results(
     return {"resultsData": results, "reports": reports, "timestamps": list(looks.times)}
 
 
+def _power(
+    settings: AnalysisSettings,
+    desired_change: str,
+    variance: float,
+    n_per_arm: int,
+    control_mean: float,
+    mde: float,
+    daily_entities: float | None,
+    arms: int,
+) -> dict[str, Any]:
+    """Minimum detectable effect now, and the sample and run time a relative ``mde`` needs,
+    for the test in use: the mSPRT's boundary under the sequential method (a wider one than
+    the fixed-horizon z), the t-test's otherwise."""
+    alpha = 1 - settings.confidence
+    alternative = (
+        Alternative.for_desired_change(desired_change)
+        if settings.one_sided
+        else Alternative.TWO_SIDED
+    )
+    sequential = settings.method == AnalysisMethod.SEQUENTIAL
+    if sequential:
+        detectable = sequential_power.minimum_detectable_effect(
+            variance, n_per_arm, alpha=alpha, n_star=settings.n_star, alternative=alternative
+        )
+    else:
+        detectable = fixed_power.minimum_detectable_effect(
+            variance, n_per_arm, alpha=alpha, alternative=alternative
+        )
+    out: dict[str, Any] = {
+        "method": settings.method,
+        "minimumDetectableEffect": finite(detectable),
+        "minimumDetectableRelativeEffect": finite(detectable / abs(control_mean))
+        if control_mean
+        else None,
+    }
+    absolute_mde = mde * abs(control_mean)
+    if absolute_mde > 0:
+        # A one-sided test only detects effects in the desired direction.
+        effect = -absolute_mde if alternative is Alternative.LESS else absolute_mde
+        if sequential:
+            projected = sequential_power.plan(
+                effect,
+                variance,
+                daily_entities=daily_entities,
+                arms=arms,
+                alpha=alpha,
+                n_star=settings.n_star,
+                alternative=alternative,
+            )
+            n_per, n_total, days = projected.n_per_arm, projected.n_total, projected.days
+        else:
+            fixed = fixed_power.plan(
+                effect,
+                variance,
+                daily_entities=daily_entities,
+                arms=arms,
+                alpha=alpha,
+                alternative=alternative,
+            )
+            n_per, n_total, days = fixed.n_per_arm, fixed.n_total, fixed.days
+        out["projection"] = {
+            "relativeMde": mde,
+            "nPerArm": n_per,
+            "nTotal": n_total,
+            "days": days,
+        }
+    return out
+
+
 def full_analysis(
     experiment: Experiment,
     analysis: Analysis,
@@ -231,34 +363,31 @@ def full_analysis(
     as_of: datetime | None,
 ) -> dict[str, Any]:
     """Everything, for the console and scripts: raw and adjusted p-values, power, run time."""
-    settings = settings_of(experiment)
-    alpha = 1 - settings.confidence
+    settings = analysis.settings
+    goals = {g.definition.name: g for g in experiment.config.metric_goals}
     comparisons = []
     for c in analysis.comparisons:
         last = c.looks[-1]
         pooled_variance = (last.control.variance + last.treatment.variance) / 2
         n_per_arm = min(last.control.n, last.treatment.n)
-        absolute_mde = mde * abs(last.control.mean) if last.control.mean else 0.0
         entry: dict[str, Any] = {
             "metric": c.metric,
             "treatment": c.treatment,
-            "control": {"n": last.control.n, "mean": finite(last.control.mean)},
-            "treatmentStats": {"n": last.treatment.n, "mean": finite(last.treatment.mean)},
+            "control": {"n": last.control.n, "mean": finite(last.raw_control.mean)},
+            "treatmentStats": {"n": last.treatment.n, "mean": finite(last.raw_treatment.mean)},
+            "means": _means(last),
             "conversions": {
                 "control": looks.conversions[(c.metric, analysis.control)][-1],
                 "treatment": looks.conversions[(c.metric, c.treatment)][-1],
             },
-            "absoluteEffect": {
-                "estimate": finite(last.absolute.estimate),
-                "interval": _interval(last.absolute.interval),
-            },
-            "relativeEffect": {
-                "estimate": finite(last.relative.estimate),
-                "interval": _interval(last.relative.interval),
-            },
+            "effectScale": last.scale.value,
+            "absoluteEffect": _effect(last.absolute),
+            "relativeEffect": _effect(last.relative),
             "pValue": finite(last.p_value),
             "adjustedPValue": finite(last.adjusted_p_value),
             "cuped": {
+                "enabled": settings.cuped,
+                "windowDays": experiment.config.analysis.cuped_window_days,
                 "theta": last.cuped_theta,
                 "varianceReduction": finite(last.variance_reduction),
             },
@@ -268,38 +397,29 @@ def full_analysis(
                     "time": t,
                     "pValue": finite(k.p_value),
                     "adjustedPValue": finite(k.adjusted_p_value),
+                    "effect": finite(k.effect.estimate),
+                    "interval": _interval(k.effect.interval),
                     "relativeEffect": finite(k.relative.estimate),
                     "relativeInterval": _interval(k.relative.interval),
+                    "absoluteEffect": finite(k.absolute.estimate),
+                    "absoluteInterval": _interval(k.absolute.interval),
                 }
                 for t, k in zip(looks.times, c.looks, strict=True)
             ],
         }
         if pooled_variance > 0 and n_per_arm > 1:
-            entry["power"] = {
-                "minimumDetectableEffect": finite(
-                    minimum_detectable_effect(pooled_variance, n_per_arm, alpha=alpha)
-                ),
-                "minimumDetectableRelativeEffect": finite(
-                    minimum_detectable_effect(pooled_variance, n_per_arm, alpha=alpha)
-                    / abs(last.control.mean)
-                )
-                if last.control.mean
-                else None,
-            }
-            if absolute_mde > 0:
-                projection = plan(
-                    absolute_mde,
-                    pooled_variance,
-                    daily_entities=daily_entities,
-                    arms=len(experiment.config.treatments),
-                    alpha=alpha,
-                )
-                entry["projection"] = {
-                    "relativeMde": mde,
-                    "nPerArm": projection.n_per_arm,
-                    "nTotal": projection.n_total,
-                    "days": projection.days,
-                }
+            entry["power"] = power = _power(
+                settings,
+                goals[c.metric].desired_change,
+                pooled_variance,
+                n_per_arm,
+                last.control.mean,
+                mde,
+                daily_entities,
+                len(experiment.config.treatments),
+            )
+            if "projection" in power:
+                entry["projection"] = power.pop("projection")
         comparisons.append(entry)
     return {
         "experiment": experiment.name,
@@ -307,6 +427,9 @@ def full_analysis(
         "method": settings.method,
         "confidenceLevel": settings.confidence,
         "correction": settings.correction,
+        "oneSided": settings.one_sided,
+        "effectScale": settings.scale.value,
+        "prior": _prior(settings.prior),
         "asOf": as_of.timestamp() if as_of else None,
         "timestamps": list(looks.times),
         "sampleRatioMismatch": None

@@ -4,21 +4,22 @@ The unit of analysis is the entity. For each (experiment, entity) the
 processor keeps an ``EntityState``: its treatment, its first exposure, and the
 metric events it produced. Everything else is derived from that state:
 
-- the covariate x of a metric is the sum of the entity's values before its
-  exposure (CUPED's pre-period metric), the exposure's whole second included
-  on the "after" side;
+- the covariate x of a metric is the sum of the entity's values in the window
+  before its exposure (CUPED's pre-period metric, ``CellPlan.covariate_seconds``,
+  14 days unless the experiment says otherwise), the exposure's whole second
+  included on the "after" side;
 - its outcome y is the sum of its values from exposure on; an exposed entity
   with no events counts, with y = 0;
 - its *timeline* lists (bucket, x, y) at exposure and at every bucket in which
   y changed, y being cumulative.
 
-Aggregates are kept per bucket as two multisets of (x, y) contributions,
-``added`` and ``removed``: a timeline adds each point at its bucket and
-removes the previous point there. The cumulative aggregate at bucket B is
-everything added up to B minus everything removed up to B (Chan et al.'s merge
-and its inverse). When an entity's state changes, the old timeline's cells
-are undone and the new one's applied, so late or out-of-order events, a late
-exposure, or a changed treatment all stay exact.
+Aggregates are kept per bucket as the exact power sums of (x, y) points
+(``stats/sums.py``): a timeline adds each point at its bucket and removes the
+previous point there. The cumulative aggregate at bucket B is the sum of the
+cells up to B. When an entity's state changes, the old timeline's cells are
+undone and the new one's applied; the sums are exact, so late or out-of-order
+events, a late exposure, or a changed treatment all leave the cells exactly as
+a fold of the final states would, at any offset of the values.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.domain.stats.comoments import CoMoments
+from shared.domain.stats.sums import EMPTY, PowerSums
 
 Event = tuple[float, float, int]  # (timestamp, value, event id hash)
 
@@ -75,8 +77,24 @@ class EntityState:
 
 Point = tuple[int, float, float]  # (bucket, x, y)
 
+DEFAULT_COVARIATE_SECONDS = 14 * 86_400.0
 
-def timeline(state: EntityState, metric: str, bucket_seconds: int) -> tuple[Point, ...]:
+
+@dataclass(frozen=True, slots=True)
+class CellPlan:
+    """What the cells of one experiment measure: its metrics, and how far before exposure
+    an event still counts towards CUPED's covariate."""
+
+    metrics: tuple[str, ...]
+    covariate_seconds: float = DEFAULT_COVARIATE_SECONDS
+
+
+def timeline(
+    state: EntityState,
+    metric: str,
+    bucket_seconds: int,
+    covariate_seconds: float = DEFAULT_COVARIATE_SECONDS,
+) -> tuple[Point, ...]:
     """The entity's contribution to ``metric`` over time; empty until it is exposed.
 
     Runs twice per entity change in the processor, over all of the entity's events,
@@ -88,13 +106,14 @@ def timeline(state: EntityState, metric: str, bucket_seconds: int) -> tuple[Poin
     # so an event in the same second as the exposure can carry an earlier
     # stamp; the exposure's whole second is the boundary.
     exposed = float(math.floor(state.exposed_at))
+    window_start = exposed - covariate_seconds
     x = 0.0
     after: list[tuple[float, float]] = []
     for ts, v, _ in state.events.get(metric, ()):
-        if ts < exposed:
-            x += v
-        else:
+        if ts >= exposed:
             after.append((ts, v))
+        elif ts >= window_start:
+            x += v
     after.sort()
     last = int(exposed // bucket_seconds)
     points: list[Point] = [(last, x, 0.0)]
@@ -115,50 +134,38 @@ CellKey = tuple[str, str, int]  # (metric, treatment, bucket)
 
 @dataclass(slots=True)
 class Cell:
-    added: CoMoments = field(default_factory=CoMoments)
-    removed: CoMoments = field(default_factory=CoMoments)
-    added_conversions: int = 0
-    removed_conversions: int = 0
+    """One bucket's net contribution: points added there minus points removed there.
 
-    @property
-    def empty(self) -> bool:
-        return self.added.n == 0 and self.removed.n == 0
+    Exact (``PowerSums``), so the cumulative aggregate at bucket B, the sum of the cells up
+    to B, is the exact aggregate of the entities' points at B whatever order the additions
+    and removals came in. A cell's own count may be zero or its sums negative: a bucket in
+    which an entity's outcome changed removes its old point and adds its new one.
+    """
+
+    sums: PowerSums = EMPTY
+    conversions: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "added": self.added.to_json(),
-            "removed": self.removed.to_json(),
-            "addedConversions": self.added_conversions,
-            "removedConversions": self.removed_conversions,
-        }
+        return {"sums": self.sums.to_json(), "conversions": self.conversions}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Cell:
-        return cls(
-            CoMoments.from_json(data["added"]),
-            CoMoments.from_json(data["removed"]),
-            int(data["addedConversions"]),
-            int(data["removedConversions"]),
-        )
-
-
-def _single(x: float, y: float) -> CoMoments:
-    return CoMoments().push(x, y)
+        return cls(PowerSums.from_json(data["sums"]), int(data["conversions"]))
 
 
 def delta_representation(
     points: Sequence[Point], start: int = 0
-) -> Iterable[tuple[int, Point, bool]]:
-    """(bucket, contribution, added?) pairs whose per-bucket sums rebuild the timeline.
+) -> Iterable[tuple[int, Point, int]]:
+    """(bucket, contribution, sign) entries whose per-bucket sums rebuild the timeline.
 
-    Point i contributes its own entry and the removal of point i-1, both at its
+    Point i contributes itself (+1) and the removal of point i-1 (-1), both at its
     bucket; ``start`` skips the entries of the points before it.
     """
     for i in range(start, len(points)):
         point = points[i]
-        yield point[0], point, True
+        yield point[0], point, 1
         if i > 0:
-            yield point[0], points[i - 1], False
+            yield point[0], points[i - 1], -1
 
 
 def shared_prefix(old: Sequence[Point], new: Sequence[Point]) -> int:
@@ -182,33 +189,33 @@ def apply_timeline(
     """Apply (sign=+1) or undo (sign=-1) one timeline from point ``start`` on; returns the
     cells touched."""
     touched: set[CellKey] = set()
-    for b, (_, x, y), added in delta_representation(points, start):
+    for b, (_, x, y), entry_sign in delta_representation(points, start):
         key = (metric, treatment, b)
-        cell = cells.setdefault(key, Cell())
-        one = _single(x, y)
-        converted = 1 if y > 0 else 0
-        if added:
-            cell.added = cell.added.merge(one) if sign > 0 else cell.added.remove(one)
-            cell.added_conversions += sign * converted
-        else:
-            cell.removed = cell.removed.merge(one) if sign > 0 else cell.removed.remove(one)
-            cell.removed_conversions += sign * converted
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = Cell()
+        one = PowerSums.point(x, y)
+        direction = sign * entry_sign
+        cell.sums = cell.sums + one if direction > 0 else cell.sums - one
+        if y > 0:
+            cell.conversions += direction
         touched.add(key)
     return touched
 
 
 def contribute(
     cells: dict[CellKey, Cell],
-    metrics: Sequence[str],
+    plan: CellPlan,
     before: EntityState | None,
     after: EntityState,
     bucket_seconds: int,
 ) -> set[CellKey]:
     """Move one entity's contribution from ``before`` to ``after``; the cells touched."""
     touched: set[CellKey] = set()
-    for metric in metrics:
-        old = timeline(before, metric, bucket_seconds) if before is not None else ()
-        new = timeline(after, metric, bucket_seconds)
+    window = plan.covariate_seconds
+    for metric in plan.metrics:
+        old = timeline(before, metric, bucket_seconds, window) if before is not None else ()
+        new = timeline(after, metric, bucket_seconds, window)
         old_treatment = before.treatment if before is not None else None
         if old == new and old_treatment == after.treatment:
             continue
@@ -230,27 +237,22 @@ class Cumulative:
 
 
 def cumulative(cells: Iterable[Cell]) -> Cumulative:
-    """Everything added minus everything removed over the given buckets."""
-    added = CoMoments()
-    removed = CoMoments()
-    conv = 0
+    """The aggregate over the given buckets: the sum of their cells, exact.
+
+    Raises ``InconsistentSums`` if the cells describe no multiset of points.
+    """
+    sums = EMPTY
+    conversions = 0
     for cell in cells:
-        added = added.merge(cell.added)
-        removed = removed.merge(cell.removed)
-        conv += cell.added_conversions - cell.removed_conversions
-    return Cumulative(added.remove(removed), conv)
+        sums = sums + cell.sums
+        conversions += cell.conversions
+    return Cumulative(sums.comoments(), conversions)
 
 
 def merge_cell(into: Cell, other: Cell, sign: int) -> None:
     """Add (sign=+1) or take out (sign=-1) one partition's cell from a merged cell."""
-    if sign > 0:
-        into.added = into.added.merge(other.added)
-        into.removed = into.removed.merge(other.removed)
-    else:
-        into.added = into.added.remove(other.added)
-        into.removed = into.removed.remove(other.removed)
-    into.added_conversions += sign * other.added_conversions
-    into.removed_conversions += sign * other.removed_conversions
+    into.sums = into.sums + other.sums if sign > 0 else into.sums - other.sums
+    into.conversions += sign * other.conversions
 
 
 def cumulative_series(cells: Mapping[int, Cell], cutoffs: Sequence[int]) -> list[Cumulative]:
@@ -259,17 +261,15 @@ def cumulative_series(cells: Mapping[int, Cell], cutoffs: Sequence[int]) -> list
     Cost follows buckets and looks, never the number of events.
     """
     ordered = sorted(cells.items())
-    added = CoMoments()
-    removed = CoMoments()
-    conv = 0
+    sums = EMPTY
+    conversions = 0
     i = 0
     out: list[Cumulative] = []
     for cutoff in cutoffs:
         while i < len(ordered) and ordered[i][0] < cutoff:
             cell = ordered[i][1]
-            added = added.merge(cell.added)
-            removed = removed.merge(cell.removed)
-            conv += cell.added_conversions - cell.removed_conversions
+            sums = sums + cell.sums
+            conversions += cell.conversions
             i += 1
-        out.append(Cumulative(added.remove(removed), conv))
+        out.append(Cumulative(sums.comoments(), conversions))
     return out

@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName, DesiredChange
+from shared.domain.stats.vocabulary import (
+    AnalysisMethod,
+    CorrectionName,
+    DesiredChange,
+    EffectScale,
+)
 from shared.domain.values import Variation
 from shared.envelope import UPCASTERS
 
@@ -218,6 +223,10 @@ class AnalysisConfig:
     tuning_sample_size: int = 5000
     prior_mean: float | None = None
     prior_variance: float | None = None
+    effect: str = EffectScale.RELATIVE
+    cuped: bool = True
+    cuped_window_days: int = 14
+    prior: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

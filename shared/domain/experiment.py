@@ -33,6 +33,7 @@ from shared.domain.values import ENDED, EVERYONE, EndedReason, Status
 TOTAL_WEIGHT = EVERYONE
 ENDED_REASONS = tuple(r.value for r in EndedReason)
 ANALYSIS_METHODS = tuple(m.value for m in AnalysisMethod)
+MAX_CUPED_WINDOW_DAYS = 365
 CORRECTIONS = tuple(c.value for c in CorrectionName)
 # StartExperiment: analysisCompleteTime "must be no more than 30 days after the experiment starts".
 MAX_DURATION = timedelta(days=30)
@@ -159,6 +160,11 @@ def check_config(
         raise Invalid("tuningSampleSize is positive", field="analysisConfig.tuningSampleSize")
     if analysis.prior_variance is not None and analysis.prior_variance <= 0:
         raise Invalid("priorVariance is positive", field="analysisConfig.priorVariance")
+    if not 1 <= analysis.cuped_window_days <= MAX_CUPED_WINDOW_DAYS:
+        raise Invalid(
+            f"cupedWindowDays is between 1 and {MAX_CUPED_WINDOW_DAYS}",
+            field="analysisConfig.cupedWindowDays",
+        )
 
 
 def _ensure_not_ended(experiment: Experiment, now: datetime) -> None:
@@ -208,6 +214,9 @@ def update_experiment(
             "metricGoals": old.metric_goals != config.metric_goals,
             "onlineAbConfig.controlTreatmentName": old.control_treatment
             != config.control_treatment,
+            # The processor computes every entity's covariate over this window.
+            "analysisConfig.cupedWindowDays": old.analysis.cuped_window_days
+            != config.analysis.cuped_window_days,
         }
         changed = [k for k, v in frozen.items() if v]
         if changed:

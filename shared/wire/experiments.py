@@ -7,7 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName, DesiredChange
+from shared.domain.stats.vocabulary import (
+    AnalysisMethod,
+    CorrectionName,
+    DesiredChange,
+    EffectScale,
+    PriorKind,
+)
 from shared.domain.values import EndedReason
 from shared.wire.common import Description, ResourceName, Salt, SplitWeight, Tags, WireModel
 from shared.wire.metrics import MetricDefinitionConfig
@@ -40,6 +46,10 @@ class AnalysisConfig(WireModel):
     tuningSampleSize: int | None = None
     priorMean: float | None = None
     priorVariance: float | None = None
+    effect: EffectScale | None = None
+    cuped: bool | None = None
+    cupedWindowDays: int | None = None
+    prior: PriorKind | None = None
 
 
 class CreateExperimentRequest(WireModel):

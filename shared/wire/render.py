@@ -221,6 +221,10 @@ def analysis_config(a: AnalysisConfig) -> dict[str, Any]:
             "tuningSampleSize": a.tuning_sample_size,
             "priorMean": a.prior_mean,
             "priorVariance": a.prior_variance,
+            "effect": a.effect,
+            "cuped": a.cuped,
+            "cupedWindowDays": a.cuped_window_days,
+            "prior": a.prior,
         }
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,19 @@ def results(client: Any, project: str, **kwargs: Any) -> dict[str, Any]:
     }
     params.update(kwargs)
     return dict(client.get_experiment_results(**params))
+
+
+def relative_welch(treated: np.ndarray, control: np.ndarray) -> tuple[float, float, float]:
+    """gbstats' TTest on the relative scale from raw outcomes: (lift, se, two-sided p).
+
+    The lift's delta-method variance, t = lift / se against Welch-Satterthwaite's dof."""
+    mt, mc = treated.mean(), control.mean()
+    vt, vc = treated.var(ddof=1), control.var(ddof=1)
+    nt, nc = len(treated), len(control)
+    lift = mt / mc - 1
+    se = np.sqrt(vt / (mc**2 * nt) + mt**2 * vc / (mc**4 * nc))
+    dof = (vt / nt + vc / nc) ** 2 / ((vt / nt) ** 2 / (nt - 1) + (vc / nc) ** 2 / (nc - 1))
+    return float(lift), float(se), float(2 * stats.t.sf(abs(lift / se), dof))
 
 
 def by_stat(body: dict[str, Any]) -> dict[tuple[str, str], list[float]]:
@@ -138,15 +152,17 @@ def test_results_match_scipy_and_statsmodels(evidently: Any, experiment: dict[st
     for arm in ("t1", "t2"):
         treated = np.array(list(values[arm].values()))
         assert stat[(arm, "Mean")][-1] == pytest.approx(treated.mean(), rel=1e-9)
-        assert stat[(arm, "TreatmentEffect")][-1] == pytest.approx(
-            treated.mean() / control.mean() - 1, rel=1e-9
-        )
+        lift, se, p = relative_welch(treated, control)
+        assert stat[(arm, "TreatmentEffect")][-1] == pytest.approx(lift, rel=1e-9)
+        dof_t = stats.ttest_ind(treated, control, equal_var=False).df
+        half = stats.t.isf(0.05, dof_t) * se  # confidence 0.9
         low, high = (
             stat[(arm, "ConfidenceIntervalLowerBound")][-1],
             stat[(arm, "ConfidenceIntervalUpperBound")][-1],
         )
-        assert low < stat[(arm, "TreatmentEffect")][-1] < high
-        raw.append(stats.ttest_ind(treated, control, equal_var=False).pvalue)
+        assert low == pytest.approx(lift - half, rel=1e-6)
+        assert high == pytest.approx(lift + half, rel=1e-6)
+        raw.append(p)
     assert stat[("control", "Mean")][-1] == pytest.approx(control.mean(), rel=1e-9)
     assert ("control", "PValue") not in stat
     adjusted = multipletests(raw, method="holm")[1]
@@ -296,3 +312,129 @@ def test_one_correction_family_for_every_endpoint(stack: Stack, evidently: Any) 
         stat = by_stat(body)
         for arm in ("t1", "t2"):
             assert stat[(arm, "PValue")][-1] == pytest.approx(adjusted[(metric, arm)], rel=1e-12)
+
+
+def with_analysis(stack: Stack, project: str, config: dict[str, Any]) -> Any:
+    """A context in which the experiment's analysisConfig has ``config`` set, restored after."""
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/e"
+
+    @contextlib.contextmanager
+    def applied() -> Any:
+        httpx.patch(url, json={"analysisConfig": config}).raise_for_status()
+        propagated(stack, ("results",))
+        try:
+            yield
+        finally:
+            restore = {"method": "ttest", "confidenceLevel": 0.9, "effect": "relative"}
+            restore |= {"oneSided": False, "cuped": True, "prior": "flat"}
+            httpx.patch(url, json={"analysisConfig": restore}).raise_for_status()
+            propagated(stack, ("results",))
+
+    return applied()
+
+
+def test_the_absolute_switch_reports_one_hypothesis_on_the_absolute_scale(
+    stack: Stack, evidently: Any, experiment: dict[str, Any]
+) -> None:
+    """effect: absolute: TreatmentEffect, its interval and PValue all test mean_t - mean_c,
+    as scipy's Welch test does; Holm over the same family."""
+    project, values = experiment["project"], experiment["values"]
+    control = np.array(list(values["control"].values()))
+    with with_analysis(stack, project, {"effect": "absolute"}):
+        stat = by_stat(results(evidently, project))
+    raw = []
+    for arm in ("t1", "t2"):
+        treated = np.array(list(values[arm].values()))
+        test = stats.ttest_ind(treated, control, equal_var=False)
+        interval = test.confidence_interval(0.9)
+        assert stat[(arm, "TreatmentEffect")][-1] == pytest.approx(
+            treated.mean() - control.mean(), rel=1e-9
+        )
+        assert stat[(arm, "ConfidenceIntervalLowerBound")][-1] == pytest.approx(
+            interval.low, rel=1e-6
+        )
+        assert stat[(arm, "ConfidenceIntervalUpperBound")][-1] == pytest.approx(
+            interval.high, rel=1e-6
+        )
+        raw.append(test.pvalue)
+    adjusted = multipletests(raw, method="holm")[1]
+    assert [stat[(a, "PValue")][-1] for a in ("t1", "t2")] == pytest.approx(adjusted, rel=1e-6)
+
+
+def test_a_proper_prior_is_one_switch_and_the_report_names_it(
+    stack: Stack, evidently: Any, experiment: dict[str, Any]
+) -> None:
+    """prior: proper is Normal(0, 0.3^2) on the lift (GrowthBook's): the posterior is the
+    precision-weighted mean of the prior and the lift's normal likelihood."""
+    project, values = experiment["project"], experiment["values"]
+    control = np.array(list(values["control"].values()))
+    treated = np.array(list(values["t1"].values()))
+    lift, se, _ = relative_welch(treated, control)
+    flat = json.loads(
+        results(evidently, project, reportNames=["BayesianInference"])["reports"][0]["content"]
+    )
+    assert flat["prior"] == {"kind": "flat"}
+    assert flat["lift"]["mean"] == pytest.approx(lift, rel=1e-9)
+    with with_analysis(stack, project, {"prior": "proper"}):
+        body = results(evidently, project, reportNames=["BayesianInference"])
+    report = next(json.loads(r["content"]) for r in body["reports"] if r["treatmentName"] == "t1")
+    assert report["prior"] == {"kind": "proper", "mean": 0.0, "variance": 0.09}
+    v1 = 1 / (1 / 0.09 + 1 / se**2)
+    assert report["lift"]["mean"] == pytest.approx(v1 * lift / se**2, rel=1e-6)
+    assert report["lift"]["sd"] == pytest.approx(np.sqrt(v1), rel=1e-6)
+    assert report["chanceToBeatControl"] == pytest.approx(
+        stats.norm.sf(0, v1 * lift / se**2, np.sqrt(v1)), rel=1e-6
+    )
+
+
+def test_one_sided_sequential_is_tested_not_ignored(
+    stack: Stack, evidently: Any, experiment: dict[str, Any]
+) -> None:
+    """oneSided under the sequential method is the one-sided mixture test: its interval is
+    bounded on the desired side only, and its p-value is below the two-sided one."""
+    project = experiment["project"]
+    with with_analysis(stack, project, {"method": "sequential"}):
+        two = by_stat(results(evidently, project))
+    with with_analysis(stack, project, {"method": "sequential", "oneSided": True}):
+        one = by_stat(results(evidently, project))
+    big = 1.7976931348623157e308
+    assert one[("t1", "ConfidenceIntervalUpperBound")][-1] == big
+    assert two[("t1", "ConfidenceIntervalUpperBound")][-1] < big
+    assert (
+        one[("t1", "ConfidenceIntervalLowerBound")][-1]
+        > two[("t1", "ConfidenceIntervalLowerBound")][-1]
+    )
+    assert one[("t1", "PValue")][-1] < two[("t1", "PValue")][-1]
+
+
+def test_power_is_computed_for_the_method_in_use(stack: Stack, experiment: dict[str, Any]) -> None:
+    """The mSPRT needs more entities than the t-test for the same effect: its MDE at the
+    current n and its projected sample are larger."""
+    project = experiment["project"]
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/e/analysis"
+    params = {"mde": 0.05, "dailyEntities": 1000}
+    fixed = next(c for c in httpx.get(url, params=params).json()["comparisons"])
+    with with_analysis(stack, project, {"method": "sequential"}):
+        sequential = next(c for c in httpx.get(url, params=params).json()["comparisons"])
+    assert fixed["power"]["method"] == "ttest" and sequential["power"]["method"] == "sequential"
+    assert (
+        sequential["power"]["minimumDetectableEffect"] > fixed["power"]["minimumDetectableEffect"]
+    )
+    assert sequential["projection"]["nPerArm"] > fixed["projection"]["nPerArm"]
+
+
+def test_cuped_can_be_turned_off_and_its_window_is_frozen_while_running(
+    stack: Stack, unvalidated: Any, experiment: dict[str, Any]
+) -> None:
+    project = experiment["project"]
+    url = f"{stack.url('frontdoor')}/projects/{project}/experiments/e"
+    with with_analysis(stack, project, {"cuped": False}):
+        body = httpx.get(f"{url}/analysis").json()
+    t1 = next(c for c in body["comparisons"] if c["treatment"] == "t1")
+    assert t1["cuped"]["enabled"] is False and t1["cuped"]["theta"] is None
+    assert t1["means"]["treatment"]["adjusted"] == t1["means"]["treatment"]["mean"]
+    assert t1["cuped"]["windowDays"] == 14
+    response = httpx.patch(url, json={"analysisConfig": {"cupedWindowDays": 7}})
+    assert response.status_code == 409 and "cupedWindowDays" in response.text
+    bad = httpx.patch(url, json={"analysisConfig": {"cupedWindowDays": 0}})
+    assert bad.status_code == 400 and "cupedWindowDays" in bad.text

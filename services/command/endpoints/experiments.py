@@ -26,6 +26,10 @@ def analysis(config: wire.AnalysisConfig | None) -> AnalysisChanges | None:
         tuning_sample_size=config.tuningSampleSize,
         prior_mean=config.priorMean,
         prior_variance=config.priorVariance,
+        effect=config.effect,
+        cuped=config.cuped,
+        cuped_window_days=config.cupedWindowDays,
+        prior=config.prior,
     )
 
 

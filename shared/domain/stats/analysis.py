@@ -3,12 +3,15 @@
 For every look (a cumulative snapshot at the end of a period) and every
 (metric, treatment) against control:
 
-- CUPED (Deng et al., WSDM 2013): when the pre-exposure covariate varies, the
-  comparison runs on the CUPED-adjusted moments (``cuped.py``); otherwise on
-  the raw moments;
+- CUPED (Deng et al., WSDM 2013), unless the experiment turns it off: when the
+  pre-exposure covariate varies, the comparison runs on the CUPED-adjusted
+  moments (``cuped.py``); otherwise on the raw moments;
 - the always-valid mixture SPRT (``msprt.py``; running-min p-values and
-  running-intersection confidence sequences) or, per the experiment's
-  ``analysisConfig``, Welch's fixed-horizon t-test (``welch.py``);
+  running-intersection confidence sequences; one-sided when asked) or, per the
+  experiment's ``analysisConfig``, Welch's fixed-horizon t-test (``welch.py``);
+- one hypothesis per reported triple: the effect, its interval and its p-value
+  are all of the relative lift, or all of the absolute difference
+  (``analysisConfig.effect``);
 - the family of p-values at that look (treatments x metrics) is adjusted by
   Holm, Bonferroni or Benjamini-Hochberg (``multiple.py``).
 
@@ -34,6 +37,7 @@ from shared.domain.stats.vocabulary import (
     CorrectionName,
     DesiredChange,
     Effect,
+    EffectScale,
     Reason,
 )
 from shared.domain.stats.welch import welch
@@ -53,6 +57,8 @@ class AnalysisSettings:
     one_sided: bool = False
     n_star: float = 5000.0
     prior: NormalPrior | None = None
+    scale: EffectScale = EffectScale.RELATIVE
+    cuped: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +71,27 @@ class MetricInput:
 
 @dataclass(frozen=True, slots=True)
 class Look:
+    """One comparison at one look. ``control`` and ``treatment`` are the moments compared
+    (CUPED-adjusted when CUPED applied), ``raw_control`` and ``raw_treatment`` the observed
+    ones; ``p_value`` is the reported scale's, ``adjusted_p_value`` after multiple testing."""
+
     control: Moments
     treatment: Moments
+    raw_control: Moments
+    raw_treatment: Moments
     absolute: Effect
     relative: Effect
+    scale: EffectScale
     p_value: float
     adjusted_p_value: float
     cuped_theta: float | None
     variance_reduction: float
     reason: Reason | None
+
+    @property
+    def effect(self) -> Effect:
+        """The reported effect: its estimate, interval and p-value test one hypothesis."""
+        return self.relative if self.scale is EffectScale.RELATIVE else self.absolute
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +107,18 @@ class Analysis:
     control: str
     comparisons: tuple[Comparison, ...]
     srm: SrmResult | None
+    settings: AnalysisSettings
 
 
 def _moments_for(
-    control: CoMoments, treatment: CoMoments
+    control: CoMoments, treatment: CoMoments, use_cuped: bool
 ) -> tuple[Moments, Moments, float | None, float]:
-    """The pair to compare: CUPED-adjusted when the covariate carries information."""
-    result = cuped([control, treatment])
-    if result.reason is None:
-        return result.adjusted[0], result.adjusted[1], result.theta, result.variance_reduction
+    """The pair to compare: CUPED-adjusted when asked for and the covariate carries
+    information."""
+    if use_cuped:
+        result = cuped([control, treatment])
+        if result.reason is None:
+            return result.adjusted[0], result.adjusted[1], result.theta, result.variance_reduction
     return control.y, treatment.y, None, 0.0
 
 
@@ -113,26 +134,51 @@ def _raw_looks(
     settings: AnalysisSettings,
     desired_change: str,
 ) -> list[Look]:
-    pairs = [_moments_for(c, t) for c, t in zip(control, treatment, strict=True)]
-    looks: list[Look] = []
+    alternative = _alternative(settings, desired_change)
+    pairs = [
+        (c, t, *_moments_for(c, t, settings.cuped)) for c, t in zip(control, treatment, strict=True)
+    ]
+    effects: list[tuple[Effect, Effect, Reason | None]]
     if settings.method == AnalysisMethod.SEQUENTIAL:
         series = sequential_series(
             [
-                msprt(c, t, confidence=settings.confidence, n_star=settings.n_star)
-                for c, t, _, _ in pairs
+                msprt(
+                    c,
+                    t,
+                    confidence=settings.confidence,
+                    n_star=settings.n_star,
+                    alternative=alternative,
+                )
+                for _, _, c, t, _, _ in pairs
             ]
         )
-        for (c, t, theta, reduction), s in zip(pairs, series, strict=True):
-            looks.append(
-                Look(c, t, s.absolute, s.relative, s.p_value, s.p_value, theta, reduction, s.reason)
-            )
+        effects = [(s.absolute, s.relative, s.reason) for s in series]
     else:
-        alternative = _alternative(settings, desired_change)
-        for c, t, theta, reduction in pairs:
+        effects = []
+        for _, _, c, t, _, _ in pairs:
             w = welch(c, t, confidence=settings.confidence, alternative=alternative)
-            looks.append(
-                Look(c, t, w.absolute, w.relative, w.p_value, w.p_value, theta, reduction, w.reason)
+            effects.append((w.absolute, w.relative, w.reason))
+    looks: list[Look] = []
+    for (raw_c, raw_t, c, t, theta, reduction), (absolute, relative, reason) in zip(
+        pairs, effects, strict=True
+    ):
+        p = (relative if settings.scale is EffectScale.RELATIVE else absolute).p_value
+        looks.append(
+            Look(
+                c,
+                t,
+                raw_c.y,
+                raw_t.y,
+                absolute,
+                relative,
+                settings.scale,
+                p,
+                p,
+                theta,
+                reduction,
+                reason,
             )
+        )
     return looks
 
 
@@ -185,4 +231,4 @@ def analyse(
         observed = [first.looks[t][-1].n for t in treatments]
         if sum(observed) > 0:
             srm_result = srm(observed, [weights[t] for t in treatments])
-    return Analysis(control, tuple(comparisons), srm_result)
+    return Analysis(control, tuple(comparisons), srm_result, settings)

@@ -91,33 +91,6 @@ class CoMoments:
             self.c_xy + other.c_xy + dx * dy * weight,
         )
 
-    def remove(self, other: CoMoments) -> CoMoments:
-        """The inverse of merge: the co-moments of this sample without ``other``.
-
-        Solves eq. 2.1 of Chan et al. for the remaining part B of A = B + C. Squared sums are
-        clamped at 0 against rounding; the co-moment may be negative and is not.
-        """
-        if other.n == 0:
-            return self
-        n = self.n - other.n
-        if n < 0:
-            raise ValueError("cannot remove more observations than the sample holds")
-        if n == 0:
-            return CoMoments()
-        mean_x = (self.n * self.mean_x - other.n * other.mean_x) / n
-        mean_y = (self.n * self.mean_y - other.n * other.mean_y) / n
-        dx = other.mean_x - mean_x
-        dy = other.mean_y - mean_y
-        weight = n * other.n / self.n
-        return CoMoments(
-            n,
-            mean_x,
-            mean_y,
-            max(self.m2_x - other.m2_x - dx * dx * weight, 0.0),
-            max(self.m2_y - other.m2_y - dy * dy * weight, 0.0),
-            self.c_xy - other.c_xy - dx * dy * weight,
-        )
-
     def to_json(self) -> dict[str, float | int]:
         return {
             "n": self.n,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.moments import Moments
+from shared.domain.stats.sums import InconsistentSums
 from shared.domain.stats.vocabulary import Reason
 
 
@@ -49,15 +50,37 @@ def pooled_theta(arms: Sequence[CoMoments]) -> float:
     return sum(arm.c_xy for arm in arms) / m2_x
 
 
+# M2_x, M2_y and C_xy read from exact cells are correctly rounded and move
+# M2_y - C_xy^2 / M2_x by a few ulps of M2_y; co-moments built by Welford's update carry
+# about n ulps. A shortfall beyond this share of M2_y is no rounding.
+_ROUNDING = 1e-9
+
+
 def adjust(arm: CoMoments, theta: float, mean_x: float) -> Moments:
     """Moments of Y_adj = Y - theta (X - mean_x) over the arm, exactly from its co-moments.
 
-    mean = mean_y - theta (mean_x,arm - mean_x); M2 = M2_y - 2 theta C_xy + theta^2 M2_x, the
-    expansion of sum ((y - mean_y) - theta (x - mean_x,arm))^2.
+    mean = mean_y - theta (mean_x,arm - mean_x). M2 = sum ((y - mean_y) - theta (x - mean_x))^2,
+    written as the arm's own regression residual plus the cost of the pooled slope:
+
+        M2 = (M2_y - C_xy^2 / M2_x) + M2_x (theta - C_xy / M2_x)^2,
+
+    two terms that are non-negative (the first by Cauchy-Schwarz), so no rounding of a
+    difference can turn it negative. A residual below zero by more than rounding means a
+    correlation beyond +-1, which exact cells cannot produce: ``InconsistentSums``.
     """
-    m2 = arm.m2_y - 2.0 * theta * arm.c_xy + theta * theta * arm.m2_x
-    # Rounding can push an almost perfectly explained M2 just below zero.
-    return Moments(arm.n, arm.mean_y - theta * (arm.mean_x - mean_x), max(m2, 0.0))
+    mean = arm.mean_y - theta * (arm.mean_x - mean_x)
+    if not arm.m2_x > 0.0:
+        return Moments(arm.n, mean, arm.m2_y)
+    slope = arm.c_xy / arm.m2_x
+    residual = arm.m2_y - arm.c_xy * slope
+    if residual < 0.0:
+        if -residual > _ROUNDING * arm.m2_y:
+            raise InconsistentSums(
+                f"a covariate correlation beyond +-1 (M2_y {arm.m2_y!r}, C_xy {arm.c_xy!r},"
+                f" M2_x {arm.m2_x!r})"
+            )
+        residual = 0.0  # y exactly linear in x within the arm, up to the inputs' rounding
+    return Moments(arm.n, mean, residual + arm.m2_x * (theta - slope) ** 2)
 
 
 def cuped(arms: Sequence[CoMoments]) -> CupedResult:

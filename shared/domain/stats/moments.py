@@ -3,7 +3,8 @@
 Welford, "Note on a method for calculating corrected sums of squares and
 products", Technometrics 4(3), 1962 (push); Chan, Golub and LeVeque,
 "Updating formulae and a pairwise algorithm for computing sample variances",
-1979, eq. 2.1 (merge), and its inverse (remove a sub-sample).
+1979, eq. 2.1 (merge). Cells that must also remove points keep exact sums instead
+(``sums.py``): the inverse merge cancels catastrophically far from the mean.
 """
 
 from __future__ import annotations
@@ -44,23 +45,6 @@ class Moments:
         mean = self.mean + delta * other.n / n
         m2 = self.m2 + other.m2 + delta * delta * self.n * other.n / n
         return Moments(n, mean, m2)
-
-    def remove(self, other: Moments) -> Moments:
-        """The inverse of merge: the moments of this sample without ``other``.
-
-        Solves eq. 2.1 of Chan et al. for the remaining part B of A = B + C.
-        """
-        if other.n == 0:
-            return self
-        n = self.n - other.n
-        if n < 0:
-            raise ValueError("cannot remove more observations than the sample holds")
-        if n == 0:
-            return Moments()
-        mean = (self.n * self.mean - other.n * other.mean) / n
-        delta = other.mean - mean
-        m2 = self.m2 - other.m2 - delta * delta * n * other.n / self.n
-        return Moments(n, mean, max(m2, 0.0))
 
     def to_json(self) -> dict[str, float | int]:
         return {"n": self.n, "mean": self.mean, "m2": self.m2}

@@ -33,20 +33,32 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from shared.domain.stats.mixture import (
+    DEFAULT_N_STAR,
+    half_width,
+    log_likelihood_ratio,
+    mixing_rho2,
+)
 from shared.domain.stats.moments import Moments
-from shared.domain.stats.vocabulary import UNBOUNDED, Effect, Interval, Reason
+from shared.domain.stats.sequential_one_sided import (
+    one_sided_log_likelihood_ratio,
+    one_sided_msprt_effect,
+    one_sided_rho2,
+)
+from shared.domain.stats.vocabulary import UNBOUNDED, Alternative, Effect, Interval, Reason
 from shared.domain.stats.welch import FloatArray, check_confidence, relative_variance
-
-DEFAULT_N_STAR = 5000.0
 
 
 @dataclass(frozen=True, slots=True)
 class SequentialLook:
-    """One look of the mSPRT at cumulative data, two-sided.
+    """One look of the mSPRT at cumulative data.
 
-    ``p_value`` and the effects' intervals are valid at this look taken alone; pass the looks
-    in time order to ``sequential_series`` for the values to report. ``log_lr`` is
-    log Lambda_n; ``tau2`` the mixing variance used for the absolute effect.
+    Each effect carries its own test: ``absolute`` of mean_t - mean_c = 0 on the difference's
+    variance, ``relative`` of lift = 0 on the delta-method variance of the lift, each with its
+    own mixing variance tau^2 = rho^2 n V, so each p-value is below alpha exactly when its
+    interval excludes zero (gbstats' sequential test on either scale). ``p_value``,
+    ``log_lr`` and ``tau2`` are the absolute scale's. The values are valid at this look taken
+    alone; pass the looks in time order to ``sequential_series`` for the values to report.
     """
 
     n: int
@@ -58,47 +70,27 @@ class SequentialLook:
     absolute: Effect
     relative: Effect
     reason: Reason | None = None
+    alternative: Alternative = Alternative.TWO_SIDED
 
     @property
     def significant(self) -> bool:
         return self.reason is None and self.p_value < 1.0 - self.confidence
 
 
-def mixing_rho2(alpha: float, n_star: float = DEFAULT_N_STAR) -> float:
-    """rho^2 = (2 log(1/alpha) + log(1 + 2 log(1/alpha))) / N* (Howard et al. 2021).
-
-    The mixing variance per unit of per-observation variance that makes the two-sided
-    normal-mixture boundary near-tightest at N* observations.
-    """
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}")
-    if not n_star > 0.0:
-        raise ValueError(f"n_star must be positive, got {n_star}")
-    log_inv = 2.0 * math.log(1.0 / alpha)
-    return (log_inv + math.log1p(log_inv)) / n_star
-
-
-def log_likelihood_ratio(d: float, v: float, tau2: float) -> float:
-    """log Lambda_n of the normal mixture N(0, tau^2) (Johari et al. 2022, normal case).
-
-    log Lambda = 1/2 log(V / (V + tau^2)) + tau^2 d^2 / (2 V (V + tau^2)); kept in logs because
-    Lambda overflows a float long before the p-value stops being meaningful.
-    """
-    return 0.5 * math.log(v / (v + tau2)) + tau2 * d * d / (2.0 * v * (v + tau2))
-
-
-def half_width(v: float, tau2: float, alpha: float) -> float:
-    """Half-width of {theta : Lambda_n(theta) < 1/alpha} (Johari et al. 2022, inverted test).
-
-    h^2 = V (V + tau^2) / tau^2 * (2 log(1/alpha) + log((V + tau^2) / V)).
-    """
-    return math.sqrt(v * (v + tau2) / tau2 * (2.0 * math.log(1.0 / alpha) + math.log1p(tau2 / v)))
-
-
-def _effect(d: float, v: float, rho2: float, n: int, alpha: float) -> tuple[Effect, float]:
+def _effect(
+    d: float, v: float, rho2: float, n: int, alpha: float, alternative: Alternative
+) -> tuple[Effect, float, float]:
+    """(effect with its interval and p-value, tau^2, log Lambda) on one scale."""
     tau2 = rho2 * n * v
-    h = half_width(v, tau2, alpha)
-    return Effect(d, math.sqrt(v), Interval(d - h, d + h)), tau2
+    if alternative is Alternative.TWO_SIDED:
+        h = half_width(v, tau2, alpha)
+        log_lr = log_likelihood_ratio(d, v, tau2)
+        p_value = math.exp(min(0.0, -log_lr))
+        return Effect(d, math.sqrt(v), Interval(d - h, d + h), p_value), tau2, log_lr
+    p_value, interval = one_sided_msprt_effect(d, v, rho2, n, alpha, alternative)
+    sign = 1.0 if alternative is Alternative.GREATER else -1.0
+    log_lr = one_sided_log_likelihood_ratio(sign * d, v, tau2)
+    return Effect(d, math.sqrt(v), interval, p_value), tau2, log_lr
 
 
 def msprt(
@@ -107,21 +99,28 @@ def msprt(
     *,
     confidence: float = 0.95,
     n_star: float = DEFAULT_N_STAR,
+    alternative: Alternative = Alternative.TWO_SIDED,
 ) -> SequentialLook:
     """One always-valid look at mean_t - mean_c (Johari et al. 2022) and at the lift.
 
     d = mean_t - mean_c, V = s_t^2/n_t + s_c^2/n_c, tau^2 = rho^2 (n_c + n_t) V with rho^2 from
     ``mixing_rho2(1 - confidence, n_star)``; p = min(1, 1/Lambda). The lift mean_t/mean_c - 1
-    gets its confidence sequence from the same construction on its delta-method variance
-    (``welch.relative_variance``), with its own tau^2 = rho^2 n V_lift.
+    is tested the same way on its delta-method variance (``welch.relative_variance``), with
+    its own tau^2 = rho^2 n V_lift. A one-sided ``alternative`` uses the half-normal mixture
+    of ``sequential_one_sided.py``, tuned as gbstats tunes it (rho^2 at 2 alpha).
     """
     alpha = check_confidence(confidence)
-    rho2 = mixing_rho2(alpha, n_star)
+    one_sided = alternative is not Alternative.TWO_SIDED and alpha < 0.5
+    rho2 = one_sided_rho2(alpha, n_star) if one_sided else mixing_rho2(alpha, n_star)
+    if not one_sided:
+        alternative = Alternative.TWO_SIDED
     n = control.n + treatment.n
 
     def thin(reason: Reason) -> SequentialLook:
-        blank = Effect(0.0, 0.0, UNBOUNDED, reason)
-        return SequentialLook(n, confidence, n_star, 0.0, 0.0, 1.0, blank, blank, reason)
+        blank = Effect(0.0, 0.0, UNBOUNDED, 1.0, reason)
+        return SequentialLook(
+            n, confidence, n_star, 0.0, 0.0, 1.0, blank, blank, reason, alternative
+        )
 
     if control.n < 2 or treatment.n < 2:
         return thin(Reason.NOT_ENOUGH_DATA)
@@ -130,21 +129,29 @@ def msprt(
         return thin(Reason.ZERO_VARIANCE)
 
     d = treatment.mean - control.mean
-    absolute, tau2 = _effect(d, v, rho2, n, alpha)
-    log_lr = log_likelihood_ratio(d, v, tau2)
-    p_value = math.exp(min(0.0, -log_lr))
+    absolute, tau2, log_lr = _effect(d, v, rho2, n, alpha, alternative)
 
     if control.mean == 0.0:
-        relative = Effect(0.0, 0.0, UNBOUNDED, Reason.ZERO_CONTROL_MEAN)
+        relative = Effect(0.0, 0.0, UNBOUNDED, 1.0, Reason.ZERO_CONTROL_MEAN)
     else:
         lift = treatment.mean / control.mean - 1.0
         lift_v = relative_variance(control, treatment)
         if lift_v > 0.0:
-            relative, _ = _effect(lift, lift_v, rho2, n, alpha)
+            relative, _, _ = _effect(lift, lift_v, rho2, n, alpha, alternative)
         else:
             # A constant zero treatment arm leaves the delta method without a variance.
-            relative = Effect(lift, 0.0, UNBOUNDED, Reason.ZERO_VARIANCE)
-    return SequentialLook(n, confidence, n_star, tau2, log_lr, p_value, absolute, relative)
+            relative = Effect(lift, 0.0, UNBOUNDED, 1.0, Reason.ZERO_VARIANCE)
+    return SequentialLook(
+        n,
+        confidence,
+        n_star,
+        tau2,
+        log_lr,
+        absolute.p_value,
+        absolute,
+        relative,
+        alternative=alternative,
+    )
 
 
 def running_p_values(p_values: Sequence[float]) -> tuple[float, ...]:
@@ -181,16 +188,20 @@ def sequential_series(looks: Sequence[SequentialLook]) -> tuple[SequentialLook, 
     unbounded interval, so they leave the running values unchanged.
     """
     p_values = running_p_values([look.p_value for look in looks])
+    absolute_p = running_p_values([look.absolute.p_value for look in looks])
+    relative_p = running_p_values([look.relative.p_value for look in looks])
     absolute = running_intersection([look.absolute.interval for look in looks])
     relative = running_intersection([look.relative.interval for look in looks])
     return tuple(
         replace(
             look,
             p_value=p,
-            absolute=replace(look.absolute, interval=a),
-            relative=replace(look.relative, interval=r),
+            absolute=replace(look.absolute, interval=a, p_value=ap),
+            relative=replace(look.relative, interval=r, p_value=rp),
         )
-        for look, p, a, r in zip(looks, p_values, absolute, relative, strict=True)
+        for look, p, ap, rp, a, r in zip(
+            looks, p_values, absolute_p, relative_p, absolute, relative, strict=True
+        )
     )
 
 

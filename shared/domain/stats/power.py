@@ -137,6 +137,11 @@ def sample_size(
     _check(variance, alpha)
     if effect == 0.0:
         raise ValueError("a zero effect needs an infinite sample")
+    if (alternative is Alternative.GREATER and effect < 0.0) or (
+        alternative is Alternative.LESS and effect > 0.0
+    ):
+        # Power then falls as n grows: no sample reaches the target.
+        raise ValueError(f"a {alternative.value} test cannot detect an effect of {effect}")
     _check_target(target_power, alpha)
     z_sum = _z(alpha, alternative) + float(stats.norm.ppf(target_power))
     n = max(2, math.ceil(z_sum * z_sum * 2.0 * variance / (effect * effect)))

@@ -62,12 +62,33 @@ UNBOUNDED = Interval(-math.inf, math.inf)
 
 @dataclass(frozen=True, slots=True)
 class Effect:
-    """A point estimate, its standard error and an interval around it."""
+    """One hypothesis about one scale: a point estimate, its standard error, the interval
+    around it and the p-value of "no effect" on the same scale, so that the p-value is
+    below alpha exactly when the interval excludes zero."""
 
     estimate: float
     se: float
     interval: Interval
+    p_value: float = 1.0
     reason: Reason | None = None
+
+
+class EffectScale(StrEnum):
+    """``analysisConfig.effect``: the scale of the reported effect, interval and p-value.
+
+    Relative is the lift mean_t / mean_c - 1 (delta method), as gbstats reports by default;
+    absolute is mean_t - mean_c.
+    """
+
+    RELATIVE = "relative"
+    ABSOLUTE = "absolute"
+
+
+class PriorKind(StrEnum):
+    """``analysisConfig.prior``: the Bayesian report's prior on the relative lift."""
+
+    FLAT = "flat"
+    PROPER = "proper"
 
 
 class AnalysisMethod(StrEnum):

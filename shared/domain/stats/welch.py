@@ -31,12 +31,13 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class WelchResult:
-    """Welch's test of ``treatment - control``.
+    """Welch's test of ``treatment - control``, on both scales.
 
-    ``p_value`` tests the absolute difference and is exact for Welch's statistic; the
-    relative interval uses the same critical value on the delta-method standard error, so
-    near the boundary the two may disagree. With ``reason`` set, p_value is 1 and the
-    intervals are unbounded.
+    Each effect carries its own hypothesis: ``absolute`` tests mean_t - mean_c = 0 with
+    Welch's t, ``relative`` tests lift = 0 with t = lift / se_lift (delta method) against the
+    same degrees of freedom, as gbstats' TTest does, so each effect's p-value and interval
+    agree about significance. ``p_value`` and ``t`` are the absolute scale's. With ``reason``
+    set, p_value is 1 and the intervals are unbounded.
     """
 
     alternative: Alternative
@@ -112,8 +113,8 @@ def _not_computed(
     return WelchResult(
         alternative=alternative,
         confidence=confidence,
-        absolute=Effect(difference, 0.0, UNBOUNDED, reason),
-        relative=Effect(lift, 0.0, UNBOUNDED, reason),
+        absolute=Effect(difference, 0.0, UNBOUNDED, 1.0, reason),
+        relative=Effect(lift, 0.0, UNBOUNDED, 1.0, reason),
         t=0.0,
         dof=0.0,
         p_value=1.0,
@@ -133,8 +134,8 @@ def welch(
     t = (mean_t - mean_c) / sqrt(s_t^2/n_t + s_c^2/n_c) against Student's t with the
     Welch-Satterthwaite dof. Two-sided: p = 2 P(T > |t|), interval = d -/+ t_{1-alpha/2} se.
     One-sided ("greater" / "less"): p = P(T > t) / P(T < t), interval bounded on one side by
-    t_{1-alpha} se. The relative effect (lift) uses the delta-method se with the same
-    critical value, as GrowthBook's gbstats does.
+    t_{1-alpha} se. The relative effect (lift) is tested the same way on its delta-method se,
+    t = lift / se_lift, with the same dof and critical value, as GrowthBook's gbstats does.
     """
     alpha = check_confidence(confidence)
     if control.n < 2 or treatment.n < 2:
@@ -149,19 +150,25 @@ def welch(
     t = difference / se
     tail = alpha if alternative is not Alternative.TWO_SIDED else alpha / 2.0
     critical = float(stats.t.isf(tail, dof))
-    absolute = Effect(difference, se, _interval(difference, se, critical, alternative))
+    p_value = _p_value(t, dof, alternative)
+    absolute = Effect(difference, se, _interval(difference, se, critical, alternative), p_value)
 
     lift_v = relative_variance(control, treatment) if control.mean != 0.0 else 0.0
     if control.mean == 0.0:
-        relative = Effect(0.0, 0.0, UNBOUNDED, Reason.ZERO_CONTROL_MEAN)
+        relative = Effect(0.0, 0.0, UNBOUNDED, 1.0, Reason.ZERO_CONTROL_MEAN)
     elif not lift_v > 0.0:
         # A constant zero treatment arm leaves the delta method without a variance.
         lift = treatment.mean / control.mean - 1.0
-        relative = Effect(lift, 0.0, UNBOUNDED, Reason.ZERO_VARIANCE)
+        relative = Effect(lift, 0.0, UNBOUNDED, 1.0, Reason.ZERO_VARIANCE)
     else:
         lift = treatment.mean / control.mean - 1.0
         lift_se = math.sqrt(lift_v)
-        relative = Effect(lift, lift_se, _interval(lift, lift_se, critical, alternative))
+        relative = Effect(
+            lift,
+            lift_se,
+            _interval(lift, lift_se, critical, alternative),
+            _p_value(lift / lift_se, dof, alternative),
+        )
 
     return WelchResult(
         alternative=alternative,
@@ -170,5 +177,5 @@ def welch(
         relative=relative,
         t=t,
         dof=dof,
-        p_value=_p_value(t, dof, alternative),
+        p_value=p_value,
     )

@@ -9,8 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.domain.cells import Cell, CoMoments, EntityState
+from shared.domain.cells import Cell, EntityState
 from shared.domain.observations import Observation
+from shared.domain.stats.sums import PowerSums
 from shared.streams import (
     Assignment,
     CellRecord,
@@ -124,7 +125,9 @@ def test_entity_rows_round_trip() -> None:
 
 
 def test_cells_round_trip() -> None:
-    cell = Cell(CoMoments().push(1.0, 2.0).push(3.0, 5.0), CoMoments(), 2, 0)
+    cell = Cell(
+        PowerSums.point(1.0, 2.0) + PowerSums.point(3.0, 5.5e300) - PowerSums.point(0.1, 0.2), 2
+    )
     record = CellRecord("p/x@1", "revenue", "t", 7, 3600, 2, cell)
     assert CellRecord.decode(record.encode()) == record
     assert record.key() == b"p/x@1|revenue|t|7|2"
@@ -141,9 +144,11 @@ def test_unknown_versions_are_skipped_and_counted() -> None:
         decode_metric_event(orjson.dumps({"v": 9, "project": "p", "timestamp": 1, "data": {}}))
     cell = CellRecord("k", "m", "t", 1, 60, 0, Cell())
     with pytest.raises(UnknownVersion):
-        CellRecord.decode(orjson.dumps({**orjson.loads(cell.encode()), "v": 2}))
+        CellRecord.decode(orjson.dumps({**orjson.loads(cell.encode()), "v": 3}))
+    with pytest.raises(UnknownVersion):  # float moments, before the cells were exact
+        CellRecord.decode(orjson.dumps({**orjson.loads(cell.encode()), "v": 1}))
     with pytest.raises(MalformedRecord):
-        CellRecord.decode(b'{"experimentKey": "k"}')
+        CellRecord.decode(b'{"v": 2, "experimentKey": "k"}')
 
 
 # Modules that produce or consume Kafka records: none may encode or decode JSON itself.

@@ -19,9 +19,11 @@ from hypothesis import strategies as st
 from shared.domain.cells import (
     Cell,
     CellKey,
+    CellPlan,
     EntityState,
     contribute,
     cumulative_series,
+    timeline,
 )
 
 BUCKET = 60
@@ -74,7 +76,7 @@ def test_incremental_cells_equal_numpy_at_every_bucket(seed: int, size: int) -> 
     cells: dict[CellKey, Cell] = {}
     current: dict[str, EntityState] = {}
     for entity, state in random_updates(seed, size):
-        contribute(cells, METRICS, current.get(entity), state, BUCKET)
+        contribute(cells, CellPlan(METRICS), current.get(entity), state, BUCKET)
         current[entity] = state
     for metric in METRICS:
         for treatment in ("c", "t"):
@@ -98,6 +100,18 @@ def test_an_event_in_the_last_bucket_touches_only_that_bucket() -> None:
     before = EntityState("c", 0.0, {"revenue": events})
     after = before.with_event("revenue", (599.0, 2.0, 10_000))
     cells: dict[CellKey, Cell] = {}
-    contribute(cells, ("revenue",), None, before, BUCKET)
-    touched = contribute(cells, ("revenue",), before, after, BUCKET)
+    contribute(cells, CellPlan(("revenue",)), None, before, BUCKET)
+    touched = contribute(cells, CellPlan(("revenue",)), before, after, BUCKET)
     assert touched == {("revenue", "c", 9)}
+
+
+def test_the_covariate_counts_only_the_window_before_exposure() -> None:
+    day = 86_400.0
+    exposed = 20 * day
+    events = ((1 * day, 5.0, 1), (10 * day, 7.0, 2), (exposed - 1, 11.0, 3), (exposed + 60, 3.0, 4))
+    state = EntityState("c", exposed, {"m": events})
+    two_weeks = timeline(state, "m", 3600, 14 * day)
+    assert two_weeks[0][1] == 18.0  # days 10 and 19; day 1 is outside the window
+    assert two_weeks[-1][2] == 3.0
+    assert timeline(state, "m", 3600, 30 * day)[0][1] == 23.0
+    assert timeline(state, "m", 3600, 1 * day)[0][1] == 11.0

@@ -41,22 +41,6 @@ def test_merge_equals_push_all(left: list[float], right: list[float]) -> None:
     assert merged.m2 == pytest.approx(whole.m2, rel=1e-9, abs=1e-3)
 
 
-@given(samples, samples.filter(lambda v: len(v) > 0))
-def test_remove_undoes_merge(kept: list[float], removed: list[float]) -> None:
-    whole = pushed(kept).merge(pushed(removed))
-    rest = whole.remove(pushed(removed))
-    assert rest.n == len(kept)
-    if kept:
-        assert rest.mean == pytest.approx(np.mean(kept), rel=1e-9, abs=1e-6)
-    if len(kept) > 1:
-        assert rest.variance == pytest.approx(np.var(kept, ddof=1), rel=1e-7, abs=1e-2)
-
-
-def test_remove_more_than_held_is_an_error() -> None:
-    with pytest.raises(ValueError):
-        pushed([1.0]).remove(pushed([1.0, 2.0]))
-
-
 def test_json_round_trip() -> None:
     m = pushed([1.0, 2.5, 4.0])
     assert Moments.from_json(m.to_json()) == m

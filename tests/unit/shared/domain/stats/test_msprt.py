@@ -16,14 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize
 
-from shared.domain.stats.moments import Moments
-from shared.domain.stats.msprt import (
+from shared.domain.stats.mixture import (
     DEFAULT_N_STAR,
-    SequentialLook,
-    _msprt_p_values,
     half_width,
     log_likelihood_ratio,
     mixing_rho2,
+)
+from shared.domain.stats.moments import Moments
+from shared.domain.stats.msprt import (
+    SequentialLook,
+    _msprt_p_values,
     msprt,
     running_intersection,
     running_p_values,
@@ -250,3 +252,41 @@ def test_peeking_at_every_look_keeps_the_sequential_false_positive_rate(metric: 
     )
     assert sequential_rate <= ALPHA + 0.005
     assert fixed_rate > 3 * ALPHA
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_the_lift_has_its_own_always_valid_p_value(seed: int) -> None:
+    """gbstats' sequential p-value (arXiv 2103.06476 eq. 155 as gbstats writes it) on the
+    relative scale, from raw outcomes; below alpha exactly when 0 leaves the lift's set."""
+    rng = np.random.default_rng(seed)
+    control = rng.normal(10.0, 3.0, int(rng.integers(5, 400)))
+    treated = rng.normal(10.0 + rng.normal(0, 0.8), 3.0, int(rng.integers(5, 400)))
+    look = msprt(moments(control), moments(treated), confidence=0.95)
+    mt, mc = treated.mean(), control.mean()
+    v = treated.var(ddof=1) / (mc**2 * len(treated)) + mt**2 * control.var(ddof=1) / (
+        mc**4 * len(control)
+    )
+    lift = mt / mc - 1
+    n = len(control) + len(treated)
+    rho2 = (-2 * np.log(0.05) + np.log(-2 * np.log(0.05) + 1)) / 5000
+    st2 = lift**2 * n / v
+    evalue = np.exp(rho2 * st2 / (2 * (n * rho2 + 1))) / np.sqrt(n * rho2 + 1)
+    assert look.relative.p_value == pytest.approx(min(1.0, 1 / evalue), rel=1e-9)
+    for effect in (look.relative, look.absolute):
+        if abs(effect.p_value - 0.05) > 1e-9:
+            assert (effect.p_value < 0.05) == (not effect.interval.contains(0.0))
+
+
+def test_the_series_keeps_a_running_minimum_on_each_scale() -> None:
+    rng = np.random.default_rng(5)
+    control = rng.normal(10.0, 3.0, 2000)
+    treated = rng.normal(10.4, 3.0, 2000)
+    looks = [msprt(moments(control[:k]), moments(treated[:k])) for k in range(100, 2001, 100)]
+    series = sequential_series(looks)
+    for scale in ("absolute", "relative"):
+        p = [getattr(s, scale).p_value for s in series]
+        assert p == list(np.minimum.accumulate([getattr(k, scale).p_value for k in looks]))
+        for before, after in zip(series, series[1:], strict=False):
+            a, b = getattr(before, scale).interval, getattr(after, scale).interval
+            assert a.low <= b.low and b.high <= a.high

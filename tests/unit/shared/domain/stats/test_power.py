@@ -126,3 +126,10 @@ def test_simulated_power_of_a_five_percent_lift() -> None:
     print(f"\npower simulation: n = {n} per arm, 5% lift detected in {rate:.4f} of {runs} runs")
     # The binomial sd of the rate over 2000 runs is 0.009; 0.74..0.86 is over six of them.
     assert 0.74 <= rate <= 0.86
+
+
+def test_a_one_sided_plan_against_its_own_direction_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot detect"):
+        sample_size(-0.5, 25.0, alternative=Alternative.GREATER)
+    with pytest.raises(ValueError, match="cannot detect"):
+        sample_size(0.5, 25.0, alternative=Alternative.LESS)

@@ -156,3 +156,40 @@ def test_vectorised_twin_equals_the_scalar_test(alternative: Alternative) -> Non
         c = Moments(int(n_c[i]), mean_c[i], var_c[i] * (n_c[i] - 1))
         t = Moments(int(n_t[i]), mean_t[i], var_t[i] * (n_t[i] - 1))
         assert batch[i] == approx(welch(c, t, alternative=alternative).p_value)
+
+
+def gbstats_relative(treated: np.ndarray, control: np.ndarray) -> tuple[float, float, float]:
+    """gbstats' TTest with difference_type "relative", written out from its published
+    formulas on raw outcomes: (lift, se, dof)."""
+    mt, mc = treated.mean(), control.mean()
+    vt, vc = treated.var(ddof=1), control.var(ddof=1)
+    nt, nc = len(treated), len(control)
+    se = np.sqrt(vt / (mc**2 * nt) + mt**2 * vc / (mc**4 * nc))
+    dof = (vt / nt + vc / nc) ** 2 / ((vt / nt) ** 2 / (nt - 1) + (vc / nc) ** 2 / (nc - 1))
+    return float(mt / mc - 1), float(se), float(dof)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=2**32),
+    st.sampled_from([Alternative.TWO_SIDED, Alternative.GREATER, Alternative.LESS]),
+)
+def test_the_relative_effect_is_one_hypothesis(seed: int, alternative: Alternative) -> None:
+    """The lift's p-value is its own t-test (gbstats), and it is below alpha exactly when
+    the lift's interval excludes zero; the same holds on the absolute scale."""
+    rng = np.random.default_rng(seed)
+    control = rng.normal(10.0, 3.0, int(rng.integers(5, 200)))
+    treated = rng.normal(10.0 + rng.normal(0, 1.0), 3.0, int(rng.integers(5, 200)))
+    result = welch(moments(control), moments(treated), confidence=0.9, alternative=alternative)
+    lift, se, dof = gbstats_relative(treated, control)
+    t = lift / se
+    expected = {
+        Alternative.TWO_SIDED: 2 * stats.t.sf(abs(t), dof),
+        Alternative.GREATER: stats.t.sf(t, dof),
+        Alternative.LESS: stats.t.cdf(t, dof),
+    }[alternative]
+    assert result.relative.estimate == pytest.approx(lift, rel=1e-9)
+    assert result.relative.p_value == pytest.approx(expected, rel=1e-6, abs=1e-300)
+    for effect in (result.relative, result.absolute):
+        assume(abs(effect.p_value - 0.1) > 1e-9)
+        assert (effect.p_value < 0.1) == (not effect.interval.contains(0.0))
