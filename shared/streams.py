@@ -31,7 +31,8 @@ import mmh3
 import orjson
 
 from shared import serialization
-from shared.domain.cells import Cell, EntityState
+from shared.domain.cells import Cell
+from shared.domain.entity import EntityState
 from shared.domain.observations import Observation
 from shared.domain.resources import ResourceKind
 
@@ -317,9 +318,10 @@ def encode_entity_row(key: str, state: EntityState, partition: int) -> tuple[byt
     return orjson.dumps(key), orjson.dumps({**state.to_json(), "p": partition})
 
 
-def entity_row_state(row: Mapping[str, Any]) -> EntityState:
-    """The state of a row as faust's table recovered it (a JSON object)."""
-    return EntityState.from_json(row)
+def entity_row_state(row: Mapping[str, Any], bucket_seconds: int) -> EntityState:
+    """The state of a row as faust's table recovered it (a JSON object); a row of the
+    version that kept every event is folded into per-``bucket_seconds`` sums."""
+    return EntityState.from_json(row, bucket_seconds)
 
 
 def entity_row_partition(row: Mapping[str, Any]) -> int:

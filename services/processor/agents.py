@@ -28,7 +28,7 @@ from services.processor.join import Update, entity_of, fold, split_entity_key, t
 from services.processor.router import EventRouter
 from services.processor.tables import LiveRow, entities, partition_of, state_of
 from shared import topics
-from shared.domain.cells import EntityState
+from shared.domain.entity import EntityState
 from shared.observability import count_records, forget_lag
 from shared.streams import (
     ITEMS_PER_RECORD,
@@ -169,7 +169,7 @@ class Batch:
             count_records(topic, topic_counts)
 
     async def _join_partition(self, partition: int, updates: list[Update]) -> None:
-        folded = fold(updates, _load)
+        folded = fold(updates, _load, settings.bucket_seconds)
         for kind, topic in (
             (Observed, topics.OBSERVATIONS),
             (Exposure, topics.ASSIGNMENTS),

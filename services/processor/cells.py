@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from shared.domain.cells import Cell, CellKey, CellPlan, EntityState, contribute
+from shared.domain.cells import Cell, CellKey, CellPlan, contribute
+from shared.domain.entity import EntityState
 
 DirtyKey = tuple[int, str, CellKey]  # (partition, experiment key, cell key)
 

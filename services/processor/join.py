@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from shared.domain.cells import EntityState
+from shared.domain.entity import EntityState
 from shared.streams import Exposure, Observed
 
 Update = Exposure | Observed
@@ -45,7 +45,7 @@ def step(state: EntityState, update: Update) -> EntityState:
     if isinstance(update, Exposure):
         return state.with_exposure(update.treatment, update.timestamp)
     o = update.observation
-    return state.with_event(o.metric, (update.timestamp, o.value, update.event_id))
+    return state.with_event(o.metric, update.timestamp, o.value, update.event_id)
 
 
 @dataclass(slots=True)
@@ -64,8 +64,13 @@ class Folded:
     unchanged: Counter[type] = field(default_factory=Counter)
 
 
-def fold(updates: Iterable[Update], load: Callable[[str], EntityState | None]) -> Folded:
-    """Apply the updates in order; ``load`` gives a row's stored state (None if absent).
+def fold(
+    updates: Iterable[Update],
+    load: Callable[[str], EntityState | None],
+    bucket_seconds: int,
+) -> Folded:
+    """Apply the updates in order; ``load`` gives a row's stored state (None if absent),
+    and a new row sums its values per ``bucket_seconds``.
 
     Only entities whose final state differs from the stored one appear in
     ``changes``; an entity whose updates cancel out is never written.
@@ -79,7 +84,9 @@ def fold(updates: Iterable[Update], load: Callable[[str], EntityState | None]) -
         change = working.get(key)
         if change is None:
             stored = load(key)
-            change = working[key] = Change(experiment, stored, stored or EntityState())
+            change = working[key] = Change(
+                experiment, stored, stored or EntityState(bucket_seconds)
+            )
         after = step(change.after, update)
         if after is change.after:
             out.unchanged[type(update)] += 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.processor.app import app, settings
-from shared.domain.cells import EntityState
+from shared.domain.entity import EntityState
 from shared.streams import entity_row_partition, entity_row_state
 
 ENTITIES = "entities"
@@ -40,7 +40,7 @@ Row = LiveRow | Mapping[str, Any]
 
 
 def state_of(row: Row) -> EntityState:
-    return row.state if isinstance(row, LiveRow) else entity_row_state(row)
+    return row.state if isinstance(row, LiveRow) else entity_row_state(row, settings.bucket_seconds)
 
 
 def partition_of(row: Row) -> int:

@@ -1,8 +1,9 @@
 """From one entity's metric events to exact per-bucket statistics cells: pure functions.
 
 The unit of analysis is the entity. For each (experiment, entity) the
-processor keeps an ``EntityState``: its treatment, its first exposure, and the
-metric events it produced. Everything else is derived from that state:
+processor keeps an ``EntityState`` (``entity.py``): its treatment, its first
+exposure, and bounded per-bucket sums of its metric values. Everything else is
+derived from that state:
 
 - the covariate x of a metric is the sum of the entity's values in the window
   before its exposure (CUPED's pre-period metric, ``CellPlan.covariate_seconds``,
@@ -24,56 +25,13 @@ a fold of the final states would, at any offset of the values.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.entity import EntityState
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.sums import EMPTY, PowerSums
-
-Event = tuple[float, float, int]  # (timestamp, value, event id hash)
-
-
-@dataclass(frozen=True, slots=True)
-class EntityState:
-    treatment: str | None = None
-    exposed_at: float | None = None
-    events: Mapping[str, tuple[Event, ...]] = field(default_factory=dict)
-
-    def with_exposure(self, treatment: str, at: float) -> EntityState:
-        # The first exposure decides (intent to treat); a replay or a later
-        # evaluation changes nothing, an earlier one that arrives late wins.
-        if self.exposed_at is not None and self.exposed_at <= at:
-            return self
-        return EntityState(treatment, at, self.events)
-
-    def with_event(self, metric: str, event: Event) -> EntityState:
-        known = self.events.get(metric, ())
-        if event[2] in [e[2] for e in known]:
-            return self  # a duplicate delivery
-        events = dict(self.events)
-        events[metric] = (*known, event)
-        return EntityState(self.treatment, self.exposed_at, events)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "t": self.treatment,
-            "x": self.exposed_at,
-            "e": {m: [list(e) for e in evs] for m, evs in self.events.items()},
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> EntityState:
-        """Rows are only ever written by ``to_json``, whose floats and ints JSON keeps
-        apart, so each event converts as it stands: this runs once per entity a
-        processor batch touches, and per-field conversion was its largest cost."""
-        return cls(
-            data.get("t"),
-            data.get("x"),
-            {m: tuple(map(tuple, evs)) for m, evs in data.get("e", {}).items()},
-        )
-
 
 Point = tuple[int, float, float]  # (bucket, x, y)
 
@@ -97,30 +55,22 @@ def timeline(
 ) -> tuple[Point, ...]:
     """The entity's contribution to ``metric`` over time; empty until it is exposed.
 
-    Runs twice per entity change in the processor, over all of the entity's events,
-    so it is one plain loop.
+    Runs twice per entity change in the processor, over the entity's bounded history
+    (``entity.py``), so its cost never grows with the number of events.
     """
-    if state.exposed_at is None:
+    exposed = state.exposed_second
+    if exposed is None:
         return ()
-    # botocore sends event timestamps in whole seconds (its default precision),
-    # so an event in the same second as the exposure can carry an earlier
-    # stamp; the exposure's whole second is the boundary.
-    exposed = float(math.floor(state.exposed_at))
-    window_start = exposed - covariate_seconds
-    x = 0.0
-    after: list[tuple[float, float]] = []
-    for ts, v, _ in state.events.get(metric, ()):
-        if ts >= exposed:
-            after.append((ts, v))
-        elif ts >= window_start:
-            x += v
-    after.sort()
-    last = int(exposed // bucket_seconds)
+    history = state.history(metric)
+    x = history.covariate(exposed - covariate_seconds, exposed)
+    # Rows keep their own bucket size; a processor configured otherwise maps them.
+    scale = state.bucket_seconds
+    last = exposed // bucket_seconds
     points: list[Point] = [(last, x, 0.0)]
     y = 0.0
-    for ts, v in after:
+    for bucket, v in history.after:
         y += v
-        b = int(ts // bucket_seconds)
+        b = max(bucket * scale // bucket_seconds, last)
         if b == last:
             points[-1] = (b, x, y)
         else:

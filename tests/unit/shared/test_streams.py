@@ -9,7 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.domain.cells import Cell, EntityState
+from shared.domain.cells import Cell
+from shared.domain.entity import EntityState
 from shared.domain.observations import Observation
 from shared.domain.stats.sums import PowerSums
 from shared.streams import (
@@ -117,11 +118,11 @@ def test_metric_events_round_trip() -> None:
 
 
 def test_entity_rows_round_trip() -> None:
-    state = EntityState("t", 5.0, {"revenue": ((6.0, 2.5, 17),)})
+    state = EntityState(60).with_exposure("t", 5.0).with_event("revenue", 6.0, 2.5, 17)
     key, value = encode_entity_row("p/x@1|u", state, 3)
     assert orjson.loads(key) == "p/x@1|u"
     row = orjson.loads(value)
-    assert entity_row_state(row) == state and entity_row_partition(row) == 3
+    assert entity_row_state(row, 60) == state and entity_row_partition(row) == 3
 
 
 def test_cells_round_trip() -> None:

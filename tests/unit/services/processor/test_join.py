@@ -15,11 +15,12 @@ from services.processor.join import (
     step,
     target,
 )
-from shared.domain.cells import EntityState
+from shared.domain.entity import EntityState
 from shared.domain.observations import Observation
 from shared.streams import Exposure, Observed
 
 X = "shop/exp@1.0"
+BUCKET = 60
 
 
 def exposure(entity: str, treatment: str, at: float) -> Exposure:
@@ -35,7 +36,7 @@ def one_at_a_time(updates: list[Update], stored: dict[str, EntityState]) -> dict
     table = dict(stored)
     for u in updates:
         key = entity_key(*target(u))
-        table[key] = step(table.get(key) or EntityState(), u)
+        table[key] = step(table.get(key) or EntityState(BUCKET), u)
     return table
 
 
@@ -47,12 +48,14 @@ def test_a_batch_writes_each_entity_once_with_every_update_applied() -> None:
         event("b", 3.0, 12.0, 3),
         event("a", 2.0, 11.0, 2),  # a duplicate delivery inside the batch
     ]
-    folded = fold(updates, lambda key: None)
+    folded = fold(updates, lambda key: None, BUCKET)
     assert set(folded.changes) == {entity_key(X, "a"), entity_key(X, "b")}
     a = folded.changes[entity_key(X, "a")]
     assert a.before is None and a.experiment == X
     assert a.after.treatment == "t1" and a.after.exposed_at == 5.0
-    assert [e[2] for e in a.after.events["revenue"]] == [1, 2]
+    assert a.after.history("revenue").recent == (1, 2)
+    # Event 1 came before the exposure (covariate side), event 2 after it.
+    assert a.after.history("revenue").after == ((0, 3.0),)
     assert folded.applied[Observed] == 3
     assert folded.applied[Exposure] == 1
     assert folded.unchanged[Observed] == 1
@@ -60,21 +63,26 @@ def test_a_batch_writes_each_entity_once_with_every_update_applied() -> None:
 
 def test_a_replayed_batch_changes_nothing_and_writes_nothing() -> None:
     updates: list[Update] = [exposure("a", "c", 5.0), event("a", 1.0, 6.0, 7)]
-    first = fold(updates, lambda key: None)
+    first = fold(updates, lambda key: None, BUCKET)
     stored = {k: c.after for k, c in first.changes.items()}
-    again = fold(updates, stored.get)
+    again = fold(updates, stored.get, BUCKET)
     assert again.changes == {}
     assert sum(again.applied.values()) == 0
     assert sum(again.unchanged.values()) == 2
 
 
 def test_the_stored_state_is_the_starting_point() -> None:
-    stored = {entity_key(X, "a"): EntityState("c", 1.0, {"revenue": ((2.0, 1.0, 9),)})}
-    folded = fold([event("a", 4.0, 3.0, 10)], stored.get)
+    stored = {
+        entity_key(X, "a"): EntityState(BUCKET)
+        .with_exposure("c", 1.0)
+        .with_event("revenue", 2.0, 1.0, 9)
+    }
+    folded = fold([event("a", 4.0, 3.0, 10)], stored.get, BUCKET)
     change = folded.changes[entity_key(X, "a")]
     assert change.before == stored[entity_key(X, "a")]
     assert change.after.treatment == "c"
-    assert [e[2] for e in change.after.events["revenue"]] == [9, 10]
+    assert change.after.history("revenue").recent == (9, 10)
+    assert change.after.history("revenue").after == ((0, 5.0),)
 
 
 def test_an_entity_key_splits_back_even_when_the_entity_id_holds_the_separator() -> None:
@@ -98,7 +106,7 @@ def test_folding_a_batch_equals_writing_each_update(seed: int, size: int) -> Non
     split = rng.randint(0, size)
     stored = one_at_a_time(updates[:split], {})
     rest = updates[split:]
-    folded = fold(rest, stored.get)
+    folded = fold(rest, stored.get, BUCKET)
     expected = one_at_a_time(rest, stored)
     table = {**stored, **{k: c.after for k, c in folded.changes.items()}}
     assert table == expected
@@ -110,10 +118,23 @@ def test_folding_a_batch_equals_writing_each_update(seed: int, size: int) -> Non
 def test_an_entity_row_round_trips_through_json_with_its_types() -> None:
     import orjson
 
-    state = EntityState("t", 5.5, {"revenue": ((1.0, 2.5, 2**63 - 1), (7.0, -1.0, 3))})
+    state = (
+        EntityState(BUCKET)
+        .with_event("revenue", 1.0, 2.5, 2**63 - 1)
+        .with_exposure("t", 5.5)
+        .with_event("revenue", 7.0, -1.0, 3)
+    )
     row = orjson.loads(orjson.dumps(state.to_json()))
-    back = EntityState.from_json(row)
+    back = EntityState.from_json(row, BUCKET)
     assert back == state
-    for e in back.events["revenue"]:
-        assert isinstance(e, tuple)
-        assert [type(v) for v in e] == [float, float, int]
+    history = back.history("revenue")
+    assert history.fine == ((1, 2.5),) and history.after == ((0, -1.0),)
+    assert [type(v) for v in history.fine[0]] == [int, float]
+
+
+def test_a_row_that_kept_every_event_is_read_in_the_bounded_form() -> None:
+    old = {"t": "t", "x": 5.5, "e": {"revenue": [[1.0, 2.5, 11], [7.0, -1.0, 3], [7.0, -1.0, 3]]}}
+    back = EntityState.from_json(old, BUCKET)
+    assert back.treatment == "t" and back.exposed_at == 5.5
+    assert back.history("revenue").recent == (11, 3)
+    assert back.history("revenue").after == ((0, -1.0),)

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.domain.cells import Cell, CellKey, CellPlan, EntityState, contribute, cumulative_series
+from shared.domain.cells import Cell, CellKey, CellPlan, contribute, cumulative_series
+from shared.domain.entity import EntityState
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.sums import EMPTY, InconsistentSums, PowerSums
 
@@ -136,24 +137,26 @@ def test_the_entity_cells_are_exact_at_an_offset_of_1e9() -> None:
     bucket = 60
     cells: dict[CellKey, Cell] = {}
     states: dict[str, EntityState] = {}
+    raw: dict[str, tuple[float, float]] = {}
     for i in range(400):
         entity = f"u{i}"
-        exposed = EntityState().with_exposure("c", float(rng.randrange(0, 600)))
+        exposed = EntityState(bucket).with_exposure("c", float(rng.randrange(0, 600)))
         contribute(cells, CellPlan(("m",)), None, exposed, bucket)
         assert exposed.exposed_at is not None
-        event = (exposed.exposed_at + rng.uniform(0, 120), 1e9 + rng.gauss(0, 1), i)
-        converted = exposed.with_event("m", event)
+        at, value = exposed.exposed_at + rng.uniform(0, 120), 1e9 + rng.gauss(0, 1)
+        converted = exposed.with_event("m", at, value, i)
         contribute(cells, CellPlan(("m",)), exposed, converted, bucket)
         states[entity] = converted
+        raw[entity] = (at, value)
     by_bucket = {b: cell for (_, _, b), cell in cells.items()}
     cutoffs = list(range(1, 14))
     for cutoff, got in zip(cutoffs, cumulative_series(by_bucket, cutoffs), strict=True):
         points = []
-        for state in states.values():
+        for entity, state in states.items():
             assert state.exposed_at is not None
             if state.exposed_at // bucket >= cutoff:
                 continue
-            ts, value, _ = state.events["m"][0]
+            ts, value = raw[entity]
             points.append((0.0, value if ts // bucket < cutoff else 0.0))
         if len(points) > 1:
             assert_matches(got.comoments, points)
