@@ -12,6 +12,8 @@ results service, the benchmarks) encode and decode only through this module.
   written by the join, read by faust's table recovery.
 - ``verdict.aggregates``: ``CellRecord``, compacted by cell; written by the processor,
   read by the results service.
+- ``verdict.quarantine``: ``QuarantineRecord``, what the processor set aside and why;
+  written by the processor, read by ``verdict quarantine``.
 
 **Versions.** Every record or array item may carry its schema version, ``"v"`` (in
 an observations item ``"sv"``, where ``"v"`` has always been the value); absent means
@@ -22,8 +24,10 @@ never fails on it: a newer writer can be deployed before its readers.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -382,3 +386,115 @@ class CellRecord:
             raise
         except (orjson.JSONDecodeError, *_ITEM_ERRORS) as exc:
             raise MalformedRecord(f"malformed aggregate cell: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotMark:
+    """Closes one snapshot of one processor partition on the aggregates topic.
+
+    A snapshot moves an entity between cells (its old point out of one bucket, its new one
+    into another), so a reader that applied half of one would hold cells that describe no
+    set of entities. The processor writes a partition's cells, waits for the broker, then
+    this mark, all to the topic partition of the same number; a reader applies what it
+    read of a partition only when it reaches the mark. Compaction keeps each cell's and
+    the mark's newest record, in order, so a reader starting from the beginning sees the
+    state as of the last complete snapshot.
+    """
+
+    partition: int
+
+    def key(self) -> bytes:
+        return f"{SNAPSHOT_MARK}|{self.partition}".encode()
+
+    def encode(self) -> bytes:
+        return serialization.dumps({"v": CELL_VERSION, SNAPSHOT_MARK: self.partition})
+
+
+SNAPSHOT_MARK = "snapshotMark"
+
+
+def decode_aggregate(value: bytes) -> CellRecord | SnapshotMark:
+    """A record of the aggregates topic: a cell or a snapshot's closing mark."""
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedRecord(f"malformed aggregate record: {exc}") from None
+    if isinstance(body, dict) and SNAPSHOT_MARK in body:
+        _check_version(body, CELL_VERSION)
+        try:
+            return SnapshotMark(int(body[SNAPSHOT_MARK]))
+        except _ITEM_ERRORS as exc:
+            raise MalformedRecord(f"malformed snapshot mark: {exc}") from None
+    return CellRecord.decode(value)
+
+
+# -- verdict.quarantine -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    """A record the processor set aside instead of applying, and why.
+
+    ``payload`` is a record of ``source`` as it can be written there again: replaying it
+    (``verdict quarantine replay``) is an ordinary delivery, and event ids make a replay
+    of something already counted a no-op.
+    """
+
+    source: str
+    reason: str
+    stage: str  # which consumer set it aside: "router" or "join"
+    at: float
+    payload: bytes
+    partition: int | None = None  # where a replay writes it; None: the producer's choice
+
+    def encode(self) -> bytes:
+        return serialization.dumps(
+            {
+                "v": VERSION,
+                "source": self.source,
+                "reason": self.reason,
+                "stage": self.stage,
+                "at": self.at,
+                "payload": base64.b64encode(self.payload).decode(),
+                "partition": self.partition,
+            }
+        )
+
+    @classmethod
+    def decode(cls, value: bytes) -> QuarantineRecord:
+        try:
+            body = orjson.loads(value)
+            if not isinstance(body, dict):
+                raise TypeError("the record is not a JSON object")
+            _check_version(body)
+            return cls(
+                str(body["source"]),
+                str(body["reason"]),
+                str(body["stage"]),
+                float(body["at"]),
+                base64.b64decode(body["payload"], validate=True),
+                None if body.get("partition") is None else int(body["partition"]),
+            )
+        except UnknownVersion:
+            raise
+        except (orjson.JSONDecodeError, binascii.Error, *_ITEM_ERRORS) as exc:
+            raise MalformedRecord(f"malformed quarantine record: {exc}") from None
+
+
+# A record the processor writes stays this far below Kafka's default 1 MiB message limit
+# (the producer's max_request_size and the broker's message.max.bytes), batch headers
+# included: a larger one fails at the broker on every retry, forever.
+MAX_RECORD_BYTES = 512 * 1024
+
+
+def encode_within(items: list[T], encode: Callable[[list[T]], bytes]) -> list[bytes]:
+    """``items`` as one or more array records of at most ``MAX_RECORD_BYTES`` each.
+
+    A single item over the limit is still one record of its own; the caller's limits on
+    what an item may hold (``domain/limits.py``) keep that from happening.
+    """
+    record = encode(items)
+    if len(record) <= MAX_RECORD_BYTES or len(items) < 2:
+        return [record]
+    half = len(items) // 2
+    return encode_within(items[:half], encode) + encode_within(items[half:], encode)

@@ -25,6 +25,9 @@ ASSIGNMENTS = "verdict.assignments"
 OBSERVATIONS = "verdict.observations"
 # Per-bucket aggregate cells, compacted; the results service reads them.
 AGGREGATES = "verdict.aggregates"
+# Records the processor could not apply (malformed, over a limit, or hit by a bug),
+# with the reason: kept for an operator to list and replay (`verdict quarantine`).
+QUARANTINE = "verdict.quarantine"
 
 PROCESSOR_APP_ID = "verdict-processor"
 
@@ -78,6 +81,7 @@ def verdict_topics(partitions: int, replication: int = 1) -> list[TopicSpec]:
         TopicSpec(ASSIGNMENTS, partitions, replication=replication),
         TopicSpec(OBSERVATIONS, partitions, replication=replication),
         TopicSpec(AGGREGATES, partitions, compacted=True, replication=replication),
+        TopicSpec(QUARANTINE, 1, replication=replication),
     ]
 
 

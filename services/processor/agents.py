@@ -16,15 +16,24 @@ paid per array, and a batch writes one changelog record per entity it changed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
 from services.processor.app import app, config, settings
 from services.processor.cells import PartitionCells
-from services.processor.join import Update, entity_of, fold, split_entity_key, target
+from services.processor.join import (
+    Update,
+    entity_key,
+    entity_of,
+    fold,
+    split_entity_key,
+    target,
+)
 from services.processor.router import EventRouter
 from services.processor.tables import LiveRow, entities, partition_of, state_of
 from shared import topics
@@ -36,16 +45,21 @@ from shared.streams import (
     Exposure,
     MalformedRecord,
     Observed,
+    QuarantineRecord,
     decode_exposures,
     decode_observations,
     encode_assignments,
     encode_entity_row,
     encode_observations,
+    encode_within,
 )
 
 log = logging.getLogger(__name__)
 
 P = settings.topic_partitions
+# An entity row never grows past this (``domain/entity.py`` bounds it); one that would
+# is a bug, and its updates are set aside rather than written.
+MAX_ROW_BYTES = 64 * 1024
 # Up to this many Kafka records per batch, or what arrived within BATCH_WITHIN.
 BATCH_MAX = 2000
 BATCH_WITHIN = 0.02
@@ -155,7 +169,8 @@ class Batch:
             for partition, chunk in topics.by_entity_partition(
                 updates, entity_of, P, ITEMS_PER_RECORD
             ):
-                await self.send(topic, None, _encode(topic, chunk), partition)
+                for record in encode_within(chunk, functools.partial(_encode, topic)):
+                    await self.send(topic, None, record, partition)
             self.counts[topic]["moved"] += len(updates)
         for partition, updates in self.updates.items():
             if partition not in partition_cells.built:
@@ -168,6 +183,23 @@ class Batch:
         for topic, topic_counts in self.counts.items():
             count_records(topic, topic_counts)
 
+    async def quarantine(
+        self, partition: int, key: str, updates: list[Update], reason: str
+    ) -> None:
+        """Set one entity's updates of this batch aside, as records of their own topics,
+        and leave its row as it was; everyone else's updates go on."""
+        log.warning("quarantining the updates of %s: %s", key, reason)
+        mine = [u for u in updates if entity_key(*target(u)) == key]
+        now = time.time()
+        for topic, kind in ((topics.OBSERVATIONS, Observed), (topics.ASSIGNMENTS, Exposure)):
+            chosen = [u for u in mine if isinstance(u, kind)]
+            if not chosen:
+                continue
+            self.counts[topic]["quarantined"] += len(chosen)
+            for payload in encode_within(chosen, functools.partial(_encode, topic)):
+                record = QuarantineRecord(topic, reason, "join", now, payload, partition)
+                await self.send(topics.QUARANTINE, key.encode(), record.encode(), 0)
+
     async def _join_partition(self, partition: int, updates: list[Update]) -> None:
         folded = fold(updates, _load, settings.bucket_seconds)
         for kind, topic in (
@@ -176,19 +208,30 @@ class Batch:
         ):
             self.counts[topic]["applied"] += folded.applied[kind]
             self.counts[topic]["unchanged"] += folded.unchanged[kind]
+        for key, reason in folded.failed.items():
+            await self.quarantine(partition, key, updates, reason)
         plans = config.plans
         for key, change in folded.changes.items():
+            plan = plans.get(change.experiment)
+            try:
+                row_key, row = encode_entity_row(key, change.after, partition)
+                if len(row) > MAX_ROW_BYTES:
+                    raise ValueError(f"the entity row would be {len(row)} bytes")
+                # None: deleted since the batch was read.
+                deltas = (
+                    partition_cells.deltas(plan, change.before, change.after)
+                    if plan is not None
+                    else {}
+                )
+            except Exception as exc:  # one entity's bug must not stop everyone's batch
+                await self.quarantine(partition, key, updates, f"{type(exc).__name__}: {exc}")
+                continue
             entities.data[key] = LiveRow(partition, change.after)
             # Straight to the producer: faust's table assignment queues the changelog
             # record in a buffer that its flush-before-commit can miss (a SIGKILL then
             # lost rows whose offsets were committed).
-            row_key, row = encode_entity_row(key, change.after, partition)
             await self.send(CHANGELOG, row_key, row, partition)
-            plan = plans.get(change.experiment)
-            if plan is not None:  # None: deleted since the batch was read
-                partition_cells.contribute(
-                    partition, change.experiment, plan, change.before, change.after
-                )
+            partition_cells.apply(partition, change.experiment, deltas)
         if log.isEnabledFor(logging.DEBUG):
             for update in updates:
                 if isinstance(update, Exposure):

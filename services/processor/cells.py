@@ -8,11 +8,14 @@ changed since the last snapshot are marked dirty for the snapshot timer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from shared.domain.cells import Cell, CellKey, CellPlan, contribute
+from shared.domain.cells import Cell, CellKey, CellPlan, contribute, merge_cell
 from shared.domain.entity import EntityState
+
+log = logging.getLogger(__name__)
 
 DirtyKey = tuple[int, str, CellKey]  # (partition, experiment key, cell key)
 
@@ -32,8 +35,25 @@ class PartitionCells:
         before: EntityState | None,
         after: EntityState,
     ) -> None:
+        deltas = self.deltas(plan, before, after)
+        self.apply(partition, experiment, deltas)
+
+    def deltas(
+        self, plan: CellPlan, before: EntityState | None, after: EntityState
+    ) -> dict[CellKey, Cell]:
+        """What moving one entity from ``before`` to ``after`` adds to each cell, computed
+        apart from the cells: if it fails, nothing has changed."""
+        scratch: dict[CellKey, Cell] = {}
+        contribute(scratch, plan, before, after, self.bucket_seconds)
+        return scratch
+
+    def apply(self, partition: int, experiment: str, deltas: Mapping[CellKey, Cell]) -> None:
         cells = self.cells.setdefault(partition, {}).setdefault(experiment, {})
-        for key in contribute(cells, plan, before, after, self.bucket_seconds):
+        for key, delta in deltas.items():
+            cell = cells.get(key)
+            if cell is None:
+                cell = cells[key] = Cell()
+            merge_cell(cell, delta, +1)
             self.dirty.add((partition, experiment, key))
 
     def rebuild(
@@ -49,7 +69,13 @@ class PartitionCells:
             plan = plans.get(experiment)
             if plan is None:
                 continue
-            self.contribute(partition, experiment, plan, None, state)
+            try:
+                self.contribute(partition, experiment, plan, None, state)
+            except Exception:
+                # A row the cells cannot take is left out of them, never the reason a
+                # partition cannot start: the join set its updates aside when it failed.
+                log.exception("partition %d: an entity row left out of the cells", partition)
+                continue
             folded += 1
         # Republish every cell: a snapshot sent before a crash may be stale.
         for experiment, cells in self.cells[partition].items():
@@ -69,5 +95,7 @@ class PartitionCells:
         for partition, experiment, key in taken:
             cell = self.cells.get(partition, {}).get(experiment, {}).get(key)
             if cell is not None:
-                out.append(((partition, experiment, key), cell))
+                # A copy: the join goes on changing the cells while the snapshot is sent,
+                # and a snapshot must be one moment's cells, or it describes no entities.
+                out.append(((partition, experiment, key), Cell(cell.sums, cell.conversions)))
         return out

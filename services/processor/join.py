@@ -62,6 +62,9 @@ class Folded:
     # state, and how many were redeliveries or otherwise changed nothing.
     applied: Counter[type] = field(default_factory=Counter)
     unchanged: Counter[type] = field(default_factory=Counter)
+    # Entities an update could not be applied to (entity key -> why): their updates are
+    # set aside whole, and their rows keep what was stored.
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def fold(
@@ -87,12 +90,22 @@ def fold(
             change = working[key] = Change(
                 experiment, stored, stored or EntityState(bucket_seconds)
             )
-        after = step(change.after, update)
+        if key in out.failed:
+            continue
+        try:
+            after = step(change.after, update)
+        except Exception as exc:  # one entity's bug must not stop everyone's batch
+            out.failed[key] = f"{type(exc).__name__}: {exc}"
+            continue
         if after is change.after:
             out.unchanged[type(update)] += 1
             continue
         out.applied[type(update)] += 1
         change.after = after
         changed.add(key)
-    out.changes = {k: working[k] for k in changed if working[k].after != working[k].before}
+    out.changes = {
+        k: working[k]
+        for k in changed
+        if k not in out.failed and working[k].after != working[k].before
+    }
     return out

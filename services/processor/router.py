@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,15 +28,18 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.processor.join import entity_of
 from shared import topics
+from shared.domain.limits import first_breach
 from shared.domain.observations import MetricSpec, observe
 from shared.observability import count_records, forget_lag
 from shared.streams import (
     ITEMS_PER_RECORD,
     MalformedRecord,
     Observed,
+    QuarantineRecord,
     UnknownVersion,
     decode_metric_event,
     encode_observations,
+    encode_within,
 )
 
 log = logging.getLogger(__name__)
@@ -47,10 +51,42 @@ SpecsFor = Callable[[str], Sequence[MetricSpec]]
 
 @dataclass
 class Routed:
-    """One batch of metric events, routed: the records to write and what was counted."""
+    """One batch of metric events, routed: the records to write, the raw events set aside
+    (with the reason) and what was counted."""
 
     records: list[tuple[int, bytes]] = field(default_factory=list)  # (partition, array)
+    quarantined: list[tuple[bytes, str]] = field(default_factory=list)  # (raw event, why)
     counts: Counter[str] = field(default_factory=Counter)
+
+    def set_aside(self, raw: bytes, outcome: str, reason: str) -> None:
+        self.counts[outcome] += 1
+        self.quarantined.append((raw, reason))
+        log.warning("quarantining a metric event (%s): %s", outcome, reason)
+
+
+def _observations(raw: bytes, specs_for: SpecsFor, out: Routed) -> list[Observed]:
+    """The observations one raw event yields; none, and the event set aside, if it cannot
+    be read, breaks a limit, or routing it fails."""
+    try:
+        event = decode_metric_event(raw)
+    except MalformedRecord as exc:
+        out.set_aside(raw, "malformed", str(exc))
+        return []
+    except UnknownVersion as exc:
+        out.set_aside(raw, "unknown_version", f"a metric event of {exc}")
+        return []
+    try:
+        found = list(observe(specs_for(event.project), event.data))
+    except Exception as exc:  # a bug in one event's routing must not stop everyone's
+        out.set_aside(raw, "failed", f"routing failed: {exc!r}")
+        return []
+    # Producers of one's own bypass PutProjectEvents' limits; the same limits hold here.
+    problem = first_breach(found)
+    if problem is not None:
+        out.set_aside(raw, "refused", problem)
+        return []
+    out.counts["routed"] += 1
+    return [Observed(o, event.timestamp, event.event_id) for o in found]
 
 
 def route(raws: Iterable[bytes], specs_for: SpecsFor, partitions: int) -> Routed:
@@ -58,23 +94,12 @@ def route(raws: Iterable[bytes], specs_for: SpecsFor, partitions: int) -> Routed
     out = Routed()
     observations: list[Observed] = []
     for raw in raws:
-        try:
-            event = decode_metric_event(raw)
-        except MalformedRecord as exc:
-            out.counts["malformed"] += 1
-            log.warning("skipping %s", exc)
-            continue
-        except UnknownVersion as exc:
-            out.counts["unknown_version"] += 1
-            log.warning("skipping a metric event of %s", exc)
-            continue
-        out.counts["routed"] += 1
-        for observation in observe(specs_for(event.project), event.data):
-            observations.append(Observed(observation, event.timestamp, event.event_id))
+        observations.extend(_observations(raw, specs_for, out))
     for partition, chunk in topics.by_entity_partition(
         observations, entity_of, partitions, ITEMS_PER_RECORD
     ):
-        out.records.append((partition, encode_observations(chunk)))
+        for record in encode_within(chunk, encode_observations):
+            out.records.append((partition, record))
     return out
 
 
@@ -169,6 +194,10 @@ class EventRouter:
             await producer.send(topics.OBSERVATIONS, value, partition=partition)
             for partition, value in routed.records
         ]
+        now = time.time()
+        for raw, reason in routed.quarantined:
+            record = QuarantineRecord(topics.EVENTS, reason, "router", now, raw)
+            deliveries.append(await producer.send(topics.QUARANTINE, record.encode()))
         # Acknowledged by the broker before the offsets that produced them are committed.
         await asyncio.gather(*deliveries)
         offsets = {tp: messages[-1].offset + 1 for tp, messages in batch.items()}

@@ -12,6 +12,8 @@ from services.processor.tables import entities
 from shared import topics
 from shared.observability import PROCESSOR_CELLS, PROCESSOR_ENTITIES, PROCESSOR_LAG
 
+JOINED = frozenset({topics.OBSERVATIONS, topics.ASSIGNMENTS})
+
 
 async def consumer_lag() -> int:
     """Messages between what the processor handled and each assigned partition's end."""
@@ -20,10 +22,21 @@ async def consumer_lag() -> int:
         PROCESSOR_LAG.labels(topics.EVENTS, str(partition)).set(lag)
         total += lag
     for tp in app.consumer.assignment():
+        # The assignment also holds the table's changelog partitions, which only recovery
+        # reads: their "lag" is the table's size, never work left to do.
+        if tp.topic not in JOINED:
+            continue
         highwater = app.consumer.highwater(tp)
         if highwater is None:
             continue
-        lag = max(0, int(highwater) - positions.get((tp.topic, tp.partition), 0))
+        position = positions.get((tp.topic, tp.partition))
+        if position is None:
+            # Nothing read since this worker started: where it resumes is its committed
+            # offset, not 0, or a restarted idle processor would report its whole topic.
+            position = await app.consumer.position(tp)
+        if position is None:
+            continue
+        lag = max(0, int(highwater) - int(position))
         PROCESSOR_LAG.labels(tp.topic, str(tp.partition)).set(lag)
         total += lag
     return total

@@ -38,8 +38,14 @@ def create_app(settings: Settings) -> Edge:
         edge.state.source = source
         edge.state.settings = settings
         edge.state.readiness = lambda: (
-            source.caught_up.is_set() and follower.lag == 0,
-            {"cells": len(source.rows), "lag": follower.lag, "position": follower.position},
+            source.healthy and source.caught_up.is_set() and follower.lag == 0,
+            {
+                "cells": len(source.rows),
+                "skipped": source.skipped,
+                "lag": follower.lag,
+                "position": follower.position,
+                **({"failure": source.failure} if source.failure else {}),
+            },
         )
         try:
             yield

@@ -46,6 +46,11 @@ def consistent_aggregates(experiment: Experiment) -> Iterator[None]:
         raise InternalServerException(
             f"the aggregates of experiment {experiment.name} are inconsistent: {exc}"
         ) from None
+    except OverflowError:
+        # Exact sums never overflow; a moment read from them can exceed a double.
+        raise InternalServerException(
+            f"a moment of experiment {experiment.name} exceeds the range of a double"
+        ) from None
 
 
 def _summary(c: Cumulative) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 It reads the compacted ``verdict.aggregates`` topic from the start, assigned
 every partition without a consumer group, and keeps one merged cell per
 (experiment, metric, treatment, bucket): a partition's newer row replaces its
-older one inside the merge. Any number of processor workers publish their
+older one inside the merge. A topic partition's records are held until the
+``SnapshotMark`` that closes them, then applied together, so a request never
+sees half of a snapshot. Any number of processor workers publish their
 partitions; the cost of a read depends on buckets, never on events.
 """
 
@@ -18,7 +20,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.domain.cells import Cell, CellKey, merge_cell
-from shared.streams import CellRecord, MalformedRecord, UnknownVersion
+from shared.streams import (
+    SNAPSHOT_MARK,
+    CellRecord,
+    MalformedRecord,
+    UnknownVersion,
+    decode_aggregate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +36,9 @@ class CellSource:
         self.topic = topic
         self.bootstrap_servers = bootstrap_servers
         self.rows: dict[bytes, tuple[str, CellKey, Cell]] = {}
+        # Records of each topic partition read since its last snapshot mark, in order:
+        # applied together at the next mark, never half a snapshot.
+        self.staged: dict[int, list[tuple[bytes, bytes | None]]] = {}
         self.merged: dict[str, dict[CellKey, Cell]] = {}
         self.bucket_seconds: dict[str, int] = {}
         self.applied = 0
@@ -41,10 +52,25 @@ class CellSource:
             group_id=None,
         )
         self._task: asyncio.Task[None] | None = None
+        # Why the reading loop ended, if it did: the service then says it is not ready
+        # instead of serving figures that silently stopped moving.
+        self.failure: str | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.failure is None
 
     async def start(self) -> None:
         await self.consumer.start()
         self._task = asyncio.create_task(self._run(), name="aggregate-source")
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        self.failure = f"the aggregate reader stopped: {exc!r}"
+        log.error("%s", self.failure, exc_info=exc)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -84,25 +110,37 @@ class CellSource:
             batch = await self.consumer.getmany(timeout_ms=500)
             for tp, messages in batch.items():
                 for message in messages:
-                    self._apply(message.key, message.value)
+                    self._read(tp.partition, message.key, message.value)
                     if tp in pending and message.offset + 1 >= end[tp]:
                         pending.discard(tp)
             if not pending:
                 self.caught_up.set()
 
-    def _apply(self, key: bytes | None, value: bytes | None) -> None:
+    def _read(self, partition: int, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             return
+        staged = self.staged.setdefault(partition, [])
+        if value is not None and key.startswith(SNAPSHOT_MARK.encode()):
+            self.staged[partition] = []
+            for cell_key, cell_value in staged:
+                self._apply(cell_key, cell_value)
+            return
+        staged.append((key, value))
+
+    def _apply(self, key: bytes, value: bytes | None) -> None:
         record = None
         if value is not None:
             try:
-                record = CellRecord.decode(value)
+                decoded = decode_aggregate(value)
             except (MalformedRecord, UnknownVersion) as exc:
                 # The cell's last good value stays: a record this version cannot read
                 # (a newer writer's, in a rolling upgrade) must not empty the cell.
                 self.skipped += 1
                 log.warning("skipping an aggregate cell: %s", exc)
                 return
+            if not isinstance(decoded, CellRecord):
+                return
+            record = decoded
         old = self.rows.pop(key, None)
         if old is not None:
             merge_cell(self.merged[old[0]][old[1]], old[2], -1)

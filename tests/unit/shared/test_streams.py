@@ -14,11 +14,13 @@ from shared.domain.entity import EntityState
 from shared.domain.observations import Observation
 from shared.domain.stats.sums import PowerSums
 from shared.streams import (
+    MAX_RECORD_BYTES,
     Assignment,
     CellRecord,
     Exposure,
     MalformedRecord,
     Observed,
+    QuarantineRecord,
     UnknownVersion,
     decode_exposures,
     decode_metric_event,
@@ -27,6 +29,7 @@ from shared.streams import (
     encode_entity_row,
     encode_metric_event,
     encode_observations,
+    encode_within,
     entity_row_partition,
     entity_row_state,
 )
@@ -187,3 +190,17 @@ def test_kafka_records_are_encoded_only_in_the_contracts_module(module: str) -> 
 def test_malformed_metric_events_are_refused(body: object) -> None:
     with pytest.raises(MalformedRecord):
         decode_metric_event(orjson.dumps(body))
+
+
+def test_quarantine_records_round_trip_any_payload() -> None:
+    record = QuarantineRecord("verdict.events", "why", "router", 12.5, b"\x00\xffnot json", 3)
+    assert QuarantineRecord.decode(record.encode()) == record
+    with pytest.raises(MalformedRecord):
+        QuarantineRecord.decode(b'{"source": "x"}')
+
+
+def test_arrays_split_below_the_record_limit() -> None:
+    items = [Exposure("x@1", "u" * 500, "t", float(i)).as_assignment() for i in range(5000)]
+    records = encode_within(items, encode_assignments)
+    assert len(records) > 1 and all(len(r) <= MAX_RECORD_BYTES for r in records)
+    assert sum(len(orjson.loads(r)) for r in records) == 5000

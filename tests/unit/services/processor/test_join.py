@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -138,3 +139,20 @@ def test_a_row_that_kept_every_event_is_read_in_the_bounded_form() -> None:
     assert back.treatment == "t" and back.exposed_at == 5.5
     assert back.history("revenue").recent == (11, 3)
     assert back.history("revenue").after == ((0, -1.0),)
+
+
+def test_an_update_that_fails_sets_its_entity_aside_and_no_one_else() -> None:
+    bad = event("bad", float("nan"), 1.0, 1)
+    good = event("good", 1.0, 1.0, 2)
+    stored = {entity_key(X, "bad"): EntityState(BUCKET).with_exposure("c", 0.0)}
+
+    def load(key: str) -> EntityState | None:
+        state = stored.get(key)
+        if state is not None and key.endswith("|bad"):
+            # A state whose history cannot take an event: a stand-in for a bug.
+            return replace(state, metrics={"revenue": None})  # type: ignore[dict-item]
+        return state
+
+    folded = fold([bad, good, exposure("bad", "t", 0.5)], load, BUCKET)
+    assert set(folded.failed) == {entity_key(X, "bad")}
+    assert set(folded.changes) == {entity_key(X, "good")}

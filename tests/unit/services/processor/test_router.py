@@ -13,7 +13,7 @@ from aiokafka.errors import CommitFailedError, KafkaTimeoutError
 from services.processor.router import EventRouter, route
 from shared.domain.observations import MetricSpec
 from shared.domain.patterns import compile_pattern
-from shared.streams import decode_observations
+from shared.streams import MAX_RECORD_BYTES, decode_observations
 from shared.topics import entity_partition
 
 SPECS = [
@@ -62,6 +62,7 @@ def test_patterns_projects_and_bad_records() -> None:
     ]
     routed = route(raws, lambda project: SPECS if project == "shop" else (), 4)
     assert routed.counts == {"routed": 3, "malformed": 2}
+    assert [raw for raw, _ in routed.quarantined] == raws[3:]
     got = sorted(
         (r.observation.metric, r.observation.entity_id)
         for _, value in routed.records
@@ -106,12 +107,14 @@ class _Producer:
         self.error = error
         self.sent: list[tuple[str, int]] = []
 
-    async def send(self, topic: str, value: bytes, partition: int) -> asyncio.Future[None]:
+    async def send(
+        self, topic: str, value: bytes, partition: int | None = None
+    ) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.error is not None:
             future.set_exception(self.error)
         else:
-            self.sent.append((topic, partition))
+            self.sent.append((topic, -1 if partition is None else partition))
             future.set_result(None)
         return future
 
@@ -168,3 +171,48 @@ async def test_a_revoked_partition_loses_its_position_and_lag() -> None:
     await _ForgetRevoked(positions).on_partitions_revoked([TopicPartition("verdict.events", 1)])
     assert positions == {0: 15}
     assert ("verdict.events", "1") not in PROCESSOR_LAG._metrics
+
+
+def test_events_past_a_limit_are_set_aside_with_the_reason() -> None:
+    """Producers of one's own bypass PutProjectEvents: the same limits hold in the router."""
+    raws = [
+        event("shop", {"user": "a", "clicks": 1e200}, "huge"),
+        event("shop", {"user": "x" * 300_000, "clicks": 1}, "long"),
+        event("shop", {"user": "b", "clicks": 2}, "fine"),
+    ]
+    routed = route(raws, lambda project: SPECS, 4)
+    assert routed.counts == {"refused": 2, "routed": 1}
+    reasons = [reason for _, reason in routed.quarantined]
+    assert "outside ±1e+150" in reasons[0] and "longer than 512" in reasons[1]
+    assert sum(len(decode_observations(v).items) for _, v in routed.records) == 1
+
+
+def test_a_bug_in_one_event_sets_that_event_aside_only() -> None:
+    def specs_for(project: str) -> list[MetricSpec]:
+        if project == "broken":
+            raise RuntimeError("boom")
+        return SPECS
+
+    raws = [event("broken", {"user": "a", "clicks": 1}), event("shop", {"user": "b", "clicks": 1})]
+    routed = route(raws, specs_for, 4)
+    assert routed.counts == {"failed": 1, "routed": 1}
+    assert "RuntimeError('boom')" in routed.quarantined[0][1]
+
+
+def test_no_record_passes_the_size_limit() -> None:
+    """500 observations of 512-character ids would be 300 KB: split before they reach 1 MB,
+    whatever the item size."""
+    raws = [event("shop", {"user": f"{i:0>512}", "clicks": 1}, f"e{i}") for i in range(3000)]
+    routed = route(raws, lambda project: SPECS, 1)
+    assert all(len(v) <= MAX_RECORD_BYTES for _, v in routed.records)
+    assert sum(len(decode_observations(v).items) for _, v in routed.records) == 3000
+
+
+async def test_set_aside_events_reach_the_quarantine_before_the_commit() -> None:
+    consumer, producer = _Consumer(), _Producer()
+    batch = _batch()
+    [messages] = batch.values()
+    messages.append(_Message(15, b"not json"))
+    assert await _router().route_batch(consumer, producer, batch)  # type: ignore[arg-type]
+    assert ("verdict.quarantine", -1) in producer.sent
+    assert list(consumer.committed[0].values()) == [16]
