@@ -157,10 +157,13 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
     await producer.start()
     try:
         for key, value in records:
-            # Assignments must sit in their entity's partition (README, "Topics").
+            # Assignments must sit in their entity's partition (README, "Topics"); the
+            # synthetic cells are processor partition 0's, whose topic partition is 0.
             partition = (
                 topics.entity_partition(key.decode(), PARTITIONS)
                 if topic == topics.ASSIGNMENTS
+                else 0
+                if topic == topics.AGGREGATES
                 else None
             )
             await producer.send(topic, value, key=key, partition=partition)

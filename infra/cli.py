@@ -1,9 +1,11 @@
 """`verdict`: one console entry point.
 
-verdict up                 infrastructure + all four services + front door
+verdict up                 infrastructure + all four services + front door, supervised
 verdict infra              only Postgres and Kafka (embedded unless given)
 verdict serve SERVICE      one service, pointed at DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
 verdict migrate            apply the SQL migrations
+verdict quarantine list    what the processor set aside, and why
+verdict quarantine replay  write set-aside records back to their topics
 verdict nginx-conf         render the front door's routing table for nginx
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -48,6 +51,8 @@ def cmd_up(settings: Settings) -> int:
             _prepare(infrastructure.database_url, infrastructure.kafka_bootstrap_servers, settings)
         )
         stack.start()
+        # From here a service that exits is restarted; Ctrl-C stops supervision first.
+        stack.supervise()
         print(f"Verdict is up ({infrastructure.kinds})")
         print(f"  front door (whole Evidently API): {stack.url('frontdoor')}")
         for name in ("command", "evaluation", "results", "processor"):
@@ -157,6 +162,26 @@ def cmd_nginx_conf(settings: Settings, output: Path | None) -> int:
     return 0
 
 
+def cmd_quarantine(settings: Settings, action: str, offsets: list[int], since: int) -> int:
+    from infra import quarantine
+
+    bootstrap = settings.kafka_bootstrap_servers
+    if not bootstrap:
+        raise SystemExit("KAFKA_BOOTSTRAP_SERVERS is not set")
+    if action == "list":
+
+        async def listing() -> None:
+            async for item in quarantine.read(bootstrap, since):
+                print(json.dumps(item.summary()), flush=True)
+
+        asyncio.run(listing())
+        return 0
+    chosen = set(offsets) if offsets else None
+    replayed = asyncio.run(quarantine.replay(bootstrap, chosen, since))
+    print(f"replayed {replayed} record(s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="verdict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,7 +191,19 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("infra", help="start only Postgres and Kafka")
     serve = sub.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=SERVICES)
+    serve.add_argument(
+        "--restarts",
+        type=int,
+        default=0,
+        help="restarts of this service before this one (set by `verdict up`'s supervisor)",
+    )
     sub.add_parser("migrate", help="apply SQL migrations to DATABASE_URL")
+    held = sub.add_parser("quarantine", help="list or replay what the processor set aside")
+    held.add_argument("action", choices=("list", "replay"))
+    held.add_argument(
+        "--offset", type=int, action="append", default=[], help="replay only these records"
+    )
+    held.add_argument("--since", type=int, default=0, help="start at this offset")
     nginx = sub.add_parser("nginx-conf", help="render the routing table as nginx.conf")
     nginx.add_argument("-o", "--output", type=Path)
     args = parser.parse_args(argv)
@@ -177,12 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "infra":
         return cmd_infra(settings)
     if args.command == "serve":
-        from shared.observability import configure_logging
+        from shared.observability import SERVICE_RESTARTS, configure_logging
 
         configure_logging(args.service, settings.log_level)
+        # Exported from the start, at 0 too, so a first restart shows as an increase.
+        SERVICE_RESTARTS.labels(args.service).inc(args.restarts)
         return cmd_serve(settings, args.service)
     if args.command == "migrate":
         return cmd_migrate(settings)
+    if args.command == "quarantine":
+        return cmd_quarantine(settings, args.action, args.offset, args.since)
     return cmd_nginx_conf(settings, args.output)
 
 

@@ -39,6 +39,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "VERDICT_RESULTS_MIN_ENTITIES": "results_min_entities",
     "VERDICT_RESULTS_MIN_SECONDS": "results_min_seconds",
     "VERDICT_TOKEN_KEY": "token_key",
+    "VERDICT_PUBLISH_TIMEOUT_SECONDS": "publish_timeout_seconds",
 }
 
 
@@ -85,6 +86,11 @@ class Settings(BaseModel):
     token_key: str | None = Field(
         default=None,
         description="HMAC key of pagination tokens; unset derives one from DATABASE_URL",
+    )
+    publish_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="longest PutProjectEvents waits for the broker before failing events",
     )
 
     @classmethod

@@ -4,6 +4,9 @@ LISTEN/NOTIFY wakes the follower; it then catches up by position, so a lost
 notification, a dropped connection or a restart never loses an event. A slow
 poll backs the notifications up. Without a database URL (an in-memory store),
 the store's own append hook wakes it instead.
+
+While the database cannot be reached the feed keeps retrying and says so
+(``failing``), which readiness reports; it recovers by itself.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from typing import Protocol
 import asyncpg
 
 from shared.envelope import Envelope
-from shared.eventstore import NOTIFY_CHANNEL, InMemoryEventStore
+from shared.eventstore import (
+    CONNECT_TIMEOUT,
+    NOTIFY_CHANNEL,
+    UNREACHABLE,
+    InMemoryEventStore,
+    StoreUnavailable,
+)
 from shared.observability import PROJECTION_LAG, PROJECTION_POSITION
 
 log = logging.getLogger(__name__)
@@ -53,6 +62,9 @@ class Feed:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._stopping = False
+        # Why the feed cannot follow the log now ("database unreachable"), until a
+        # catch-up succeeds again: what readiness reports.
+        self.failing: str | None = None
 
     async def start(self) -> None:
         """Catch up with the whole log, then follow it."""
@@ -118,8 +130,11 @@ class Feed:
         self._wake.set()
 
     async def _listen(self) -> None:
-        conn = await asyncpg.connect(self.database_url)
+        conn = await asyncpg.connect(self.database_url, timeout=CONNECT_TIMEOUT)
         await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        # A lost listener is the first sign of a database going away: look at once
+        # rather than at the next poll.
+        conn.add_termination_listener(lambda _conn: self._wake.set())
         self._listener = conn
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
@@ -139,7 +154,24 @@ class Feed:
                 ):
                     await self._listen()
                 await self.catch_up()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("feed catch-up failed, retrying: %s", exc)
+            except (
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                StoreUnavailable,
+            ) as exc:
+                # Logged once per outage, not once per poll.
+                if self.failing is None:
+                    log.warning("feed catch-up failed, retrying: %r", exc.__cause__ or exc)
+                unreachable = isinstance(exc, (StoreUnavailable, *UNREACHABLE))
+                self.failing = (
+                    "database unreachable" if unreachable else f"catch-up failing: {exc!r}"
+                )
+                if self._listener is not None:
+                    self._listener.terminate()
                 self._listener = None
                 await asyncio.sleep(self.poll_interval)
+            else:
+                if self.failing is not None:
+                    log.info("feed caught up again after: %s", self.failing)
+                self.failing = None

@@ -85,6 +85,10 @@ RESULTS_COMPUTATION = Histogram(
     ["operation"],
     buckets=LATENCY_BUCKETS,
 )
+EVENTS_ACKNOWLEDGED_LATE = Counter(
+    "verdict_events_acknowledged_late_total",
+    "Events PutProjectEvents reported failed that the broker took after the call's bound",
+)
 RESULTS_INCONSISTENT = Counter(
     "verdict_results_inconsistent_aggregates_total",
     "Reads of aggregate cells that describe no set of entities (a negative count or M2)",
@@ -112,6 +116,14 @@ def forget_lag(topic: str, partition: int) -> None:
         PROCESSOR_LAG.remove(topic, str(partition))
 
 
+# Counted by `verdict up`'s supervisor, which tells each process it starts how many
+# restarts came before it (``verdict serve --restarts N``): the series keeps rising
+# across the restarts it counts.
+SERVICE_RESTARTS = Counter(
+    "verdict_service_restarts_total",
+    "Restarts of this service by its supervisor after it exited on its own",
+    ["service"],
+)
 PROCESSOR_CELLS = Gauge("verdict_processor_aggregate_cells", "Aggregate cells held in memory")
 PROCESSOR_ENTITIES = Gauge("verdict_processor_entity_rows", "Entity rows in the table")
 

@@ -16,7 +16,7 @@ from bench.common import (
     setup_experiment,
 )
 from infra.launch.stack import Stack
-from shared.streams import CellRecord
+from shared.streams import CellRecord, SnapshotMark
 
 # -- scenario 4: results latency vs aggregated events -----------------------------------------
 
@@ -67,6 +67,9 @@ def synthetic_cells(
                 cell = Cell(sums, int((y > 0).sum()) * repeat)
                 record = CellRecord(key, m, t, first + b, bucket_seconds, 0, cell)
                 out.append((record.key(), record.encode()))
+    # A reader applies a partition's cells at the mark that closes the snapshot.
+    mark = SnapshotMark(0)
+    out.append((mark.key(), mark.encode()))
     return out
 
 

@@ -13,8 +13,13 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shared.config import Settings
+
+if TYPE_CHECKING:
+    from infra.launch.kafka import EmbeddedKafka
+    from infra.launch.postgres import EmbeddedPostgres
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,9 @@ class Infrastructure:
     kafka_bootstrap_servers: str
     stoppers: list[Callable[[], None]] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)
+    # The embedded servers, when this started them: tests stop and start them.
+    postgres: EmbeddedPostgres | None = None
+    kafka: EmbeddedKafka | None = None
 
     def stop(self) -> None:
         for stop in reversed(self.stoppers):
@@ -74,6 +82,7 @@ def provide(
             infra.stoppers.append(server.stop)
             infra.database_url = server.url
             infra.kinds["postgres"] = "embedded"
+            infra.postgres = server
 
         if settings.kafka_bootstrap_servers:
             infra.kafka_bootstrap_servers = settings.kafka_bootstrap_servers
@@ -92,6 +101,7 @@ def provide(
             broker = start_kafka(home / "kafka", jars, partitions=settings.topic_partitions)
             infra.stoppers.append(broker.stop)
             infra.kafka_bootstrap_servers = broker.bootstrap_servers
+            infra.kafka = broker
             infra.kinds["kafka"] = "embedded"
     except BaseException:
         infra.stop()

@@ -86,7 +86,22 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         return self._pg_ctl("status", check=False).returncode == 0
 
+    def start(self) -> None:
+        """Start the server on its port and wait until it accepts connections."""
+        self._pg_ctl(
+            "-l",
+            str(self.root / "postgres.log"),
+            # No Unix socket: loopback TCP only, like any other server Verdict points at.
+            "-o",
+            f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=200 -c fsync=on",
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+
     def stop(self) -> None:
+        """Fast shutdown: sessions are ended, as when a database goes away under load."""
         if self.is_running():
             self._pg_ctl("stop", "-m", "fast", "-w")
 
@@ -137,17 +152,7 @@ def start_postgres(root: Path) -> EmbeddedPostgres:
     _own(root, user)
     server = EmbeddedPostgres(root, port, user)
     started = time.monotonic()
-    server._pg_ctl(
-        "-l",
-        str(root / "postgres.log"),
-        # No Unix socket: loopback TCP only, like any other server Verdict points at.
-        "-o",
-        f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200 -c fsync=on",
-        "-w",
-        "-t",
-        "60",
-        "start",
-    )
+    server.start()
     _create_database(port, user)
     log.info("PostgreSQL up on port %d in %.2fs", port, time.monotonic() - started)
     return server

@@ -2,6 +2,12 @@
 
 ``verdict up`` and the test harness both use it. Each service runs as
 ``verdict serve NAME`` would, pointed at the infrastructure by environment.
+
+Supervision (``supervise()``: restart a service that exits on its own, with
+back-off; see ``supervisor.py``) is on in ``verdict up`` and off unless asked
+for in tests: there a crash should fail the test that caused it rather than be
+papered over, and tests stop, kill and start services themselves. The methods
+that do so work either way; a service they stop stays stopped.
 """
 
 from __future__ import annotations
@@ -11,13 +17,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from infra.launch.infrastructure import Infrastructure
+from infra.launch.supervisor import Backoff, Supervisor
 from shared.config import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +40,7 @@ class ServiceProcess:
     url: str
     health_path: str
     process: subprocess.Popen[bytes]
+    started: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -40,6 +50,11 @@ class Stack:
     log_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    # Restarts by the supervisor, per service: also on each one's /metrics.
+    restarts: Counter[str] = field(default_factory=Counter)
+    # Guards ``services`` between the caller's thread and the supervisor's.
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    supervisor: Supervisor | None = None
 
     def env(self) -> dict[str, str]:
         # Every setting from the one list in shared/config.py, then the servers this
@@ -65,26 +80,30 @@ class Stack:
 
     def start_service(self, name: str) -> ServiceProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        # The count of restarts so far, for the child's verdict_service_restarts_total.
+        command = [sys.executable, "-m", "infra.cli", "serve", name]
+        command += ["--restarts", str(self.restarts[name])]
         # The child gets its own copy of the descriptor; ours closes once it has started.
-        with open(self.log_dir / f"{name}.log", "ab") as logfile:
+        with self.lock, open(self.log_dir / f"{name}.log", "ab") as logfile:
             process = subprocess.Popen(
-                [sys.executable, "-m", "infra.cli", "serve", name],
+                command,
                 env=self.env(),
                 stdout=logfile,
                 stderr=subprocess.STDOUT,
                 # Own session: Ctrl-C reaches the supervisor, which stops children in order.
                 start_new_session=True,
             )
-        health = "/healthz"
-        service = ServiceProcess(name, self.url(name), health, process)
-        self.services[name] = service
+            health = "/healthz"
+            service = ServiceProcess(name, self.url(name), health, process)
+            self.services[name] = service
         return service
 
     def wait_healthy(self, name: str, timeout: float = 90.0) -> None:
-        service = self.services[name]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if service.process.poll() is not None:
+            # Looked up each round: under supervision a restart replaces the process.
+            service = self.services[name]
+            if service.process.poll() is not None and self.supervisor is None:
                 code = service.process.returncode
                 raise RuntimeError(f"{name} exited with {code}; see {self.log_dir}/{name}.log")
             try:
@@ -107,8 +126,21 @@ class Stack:
             self.stop()
             raise
 
+    def supervise(self, backoff: Backoff | None = None) -> None:
+        """Restart from now on any service that exits on its own."""
+        if self.supervisor is None:
+            self.supervisor = Supervisor(self, backoff or Backoff())
+            self.supervisor.start()
+
+    def unsupervise(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
+
     def stop_service(self, name: str, timeout: float = 20.0) -> None:
-        service = self.services.pop(name, None)
+        # Out of the stack before the signal, so a supervisor never sees it exit.
+        with self.lock:
+            service = self.services.pop(name, None)
         if service is None or service.process.poll() is not None:
             return
         service.process.send_signal(signal.SIGTERM)
@@ -120,10 +152,13 @@ class Stack:
             service.process.wait()
 
     def kill_service(self, name: str) -> None:
-        service = self.services.pop(name)
+        """SIGKILL, on purpose: the service stays down until ``start_service``."""
+        with self.lock:
+            service = self.services.pop(name)
         os.killpg(service.process.pid, signal.SIGKILL)
         service.process.wait()
 
     def stop(self) -> None:
+        self.unsupervise()
         for name in reversed(SERVICE_ORDER):
             self.stop_service(name)

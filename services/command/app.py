@@ -82,10 +82,7 @@ def create_app(settings: Settings) -> Edge:
         await feed.start()
         edge.state.application = ControlPlane(store, feed, view, arns)
         edge.state.tokens = TokenCodec(settings.pagination_key())
-        edge.state.readiness = lambda: (
-            feed.lag == 0,
-            {"position": feed.position, "lag": feed.lag},
-        )
+        edge.state.readiness = partial(_readiness, feed)
         try:
             yield
         finally:
@@ -93,3 +90,13 @@ def create_app(settings: Settings) -> Edge:
             await pool.close()
 
     return Edge(Service.COMMAND, HANDLERS, arns, lifespan=lifespan)
+
+
+def _readiness(feed: Feed) -> tuple[bool, dict[str, object]]:
+    # Every change is a write to Postgres: without it the control plane can answer
+    # only 503s, so it is not ready, and says why. The feed notices within its poll
+    # interval (at once when its listening connection drops) and again on recovery.
+    detail: dict[str, object] = {"position": feed.position, "lag": feed.lag}
+    if feed.failing is not None:
+        detail["reason"] = feed.failing
+    return feed.failing is None and feed.lag == 0, detail

@@ -11,6 +11,7 @@ from services.evaluation.assignments import AssignmentPublisher
 from services.evaluation.dataplane import DataPlane
 from services.evaluation.publisher import Publisher, create_producer
 from services.evaluation.rules import RulesCache
+from services.evaluation.specs import MetricSpecs
 from services.evaluation.sticky import StickyPersistence, StickyStore
 from shared import topics
 from shared.config import Settings
@@ -68,15 +69,15 @@ def create_app(settings: Settings) -> Edge:
         assignments = AssignmentPublisher(producer, topics.ASSIGNMENTS)
         await assignments.start()
         edge.state.view = view
-        edge.state.publisher = Publisher(producer, topics.EVENTS)
+        edge.state.publisher = Publisher(producer, topics.EVENTS, settings.publish_timeout_seconds)
+        edge.state.specs = MetricSpecs(view)
         edge.state.plane = DataPlane(view, rules, sticky, assignments, arns)
-        edge.state.readiness = lambda: (
-            feed.lag == 0,
-            {"position": feed.position, "lag": feed.lag},
-        )
+        edge.state.readiness = partial(_readiness, feed)
         try:
             yield
         finally:
+            # Uvicorn runs this on SIGTERM once in-flight requests are answered: what
+            # they queued (assignment events, sticky rows) is written before exit.
             await assignments.stop()
             await producer.stop()
             await persistence.stop()
@@ -84,3 +85,12 @@ def create_app(settings: Settings) -> Edge:
             await pool.close()
 
     return Edge(Service.EVALUATION, HANDLERS, arns, lifespan=lifespan)
+
+
+def _readiness(feed: Feed) -> tuple[bool, dict[str, object]]:
+    # Evaluations are answered from memory, so a database outage leaves the service
+    # ready on the configuration it last applied; it says so but stays in rotation.
+    detail: dict[str, object] = {"position": feed.position, "lag": feed.lag}
+    if feed.failing is not None:
+        detail["degraded"] = feed.failing
+    return feed.lag == 0, detail

@@ -4,6 +4,11 @@ The memory store is bounded: past ``capacity`` entries the oldest are dropped
 (an entity dropped and seen again is re-assigned by hash, which matches its
 old treatment unless the weights changed since). New assignments queue for a
 batched writer; the request never waits on Postgres.
+
+A stop (SIGTERM) lets the writer finish the batch it holds and writes what is
+left, retrying for a while if Postgres is briefly away; only a kill loses
+assignments, at most the last ``interval`` of them (and what queued while
+Postgres was down).
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Iterable
 
 import asyncpg
+
+from shared.eventstore import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +68,21 @@ class StickyStore:
 class StickyPersistence:
     """Loads assignments of running experiments at start; writes new ones in batches."""
 
-    def __init__(self, pool: asyncpg.Pool, store: StickyStore, interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: StickyStore,
+        interval: float = 0.1,
+        stop_deadline: float = 10.0,
+    ) -> None:
         self.pool = pool
         self.store = store
         self.interval = interval
+        # How long a stop keeps retrying a write Postgres refuses, before giving up.
+        self.stop_deadline = stop_deadline
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._failing = False
         self.written = 0
 
     async def load(self, experiment_keys: Iterable[str]) -> int:
@@ -80,19 +98,29 @@ class StickyPersistence:
         return len(rows)
 
     async def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="sticky-writer")
 
     async def stop(self) -> None:
+        # No cancellation: one arriving during a write would lose the batch in hand.
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.flush()
+            await self._task
+            self._task = None
+        deadline = time.monotonic() + self.stop_deadline
+        while not await self.flush() and time.monotonic() < deadline:
+            await asyncio.sleep(self.interval)
+        if self.store.pending:
+            log.error(
+                "%d sticky assignments not written at stop: Postgres unreachable",
+                len(self.store.pending),
+            )
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Write what is pending; False if Postgres refused it (kept for the next round)."""
         batch = self.store.drain()
         if not batch:
-            return
+            return True
         try:
             await self.pool.execute(
                 "INSERT INTO sticky_assignments (experiment_key, entity_id, treatment)"
@@ -102,13 +130,22 @@ class StickyPersistence:
                 [b[1] for b in batch],
                 [b[2] for b in batch],
             )
-            self.written += len(batch)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (*UNREACHABLE, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # Keep them for the next round: an assignment is never silently lost.
-            log.warning("sticky assignment write failed, retrying: %s", exc)
+            # Logged once per outage, not every interval.
+            if not self._failing:
+                log.warning("sticky assignment writes failing, retrying: %r", exc)
+            self._failing = True
             self.store.pending[:0] = batch
+            return False
+        if self._failing:
+            log.info("sticky assignment writes succeed again")
+        self._failing = False
+        self.written += len(batch)
+        return True
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
             await self.flush()

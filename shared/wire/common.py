@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
+from shared.domain.limits import deeper_than
 from shared.domain.tagging import MAX_TAGS
 from shared.errors import ValidationException
 
@@ -60,17 +61,33 @@ def validation_error(error: ValidationError) -> ValidationException:
     return ValidationException(message, field=where)
 
 
-def json_object(text: str | bytes, field: str, name: str | None = None) -> dict[str, Any]:
+def json_object(
+    text: str | bytes, field: str, name: str | None = None, *, max_depth: int | None = None
+) -> dict[str, Any]:
     """A JSON object from a field that carries JSON text; a ValidationException naming
-    ``field`` (as ``name`` in the message) if it is not valid JSON or not an object."""
+    ``field`` (as ``name`` in the message) if it is not valid JSON or not an object,
+    or, given ``max_depth``, if it nests objects and arrays deeper than that."""
     name = name or field
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
+        # orjson stops at 1024 levels on its own; past a smaller limit of ours that is
+        # the same problem, and the message should name our limit, not orjson's.
+        if max_depth is not None and str(exc).startswith("depth limit exceeded"):
+            raise _too_deep(name, field, max_depth) from None
         raise ValidationException(f"{name} is not valid JSON: {exc}", field=field) from None
     if not isinstance(data, dict):
         raise ValidationException(f"{name} must be a JSON object", field=field)
+    if max_depth is not None and deeper_than(data, max_depth):
+        raise _too_deep(name, field, max_depth)
     return data
+
+
+def _too_deep(name: str, field: str, max_depth: int) -> ValidationException:
+    return ValidationException(
+        f"{name} nests objects and arrays more than {max_depth} levels deep, the limit",
+        field=field,
+    )
 
 
 def parse(model: type[M], document: dict[str, Any]) -> M:

@@ -72,3 +72,41 @@ async def test_records_are_capped_and_overload_is_shed_and_counted() -> None:
     finally:
         await publisher.stop()
     assert [len(batch) for _, _, batch in producer.sent] == [200, 200, 100]
+
+
+class SlowProducer(RecordingProducer):
+    """Each send takes a while, so a stop can arrive in the middle of one."""
+
+    def __init__(self, partitions: int) -> None:
+        super().__init__(partitions)
+        self.sending = asyncio.Event()
+
+    async def send(self, topic: str, value: bytes, partition: int) -> None:
+        self.sending.set()
+        await asyncio.sleep(0.05)
+        await super().send(topic, value, partition)
+
+
+async def test_a_stop_in_the_middle_of_a_send_loses_nothing() -> None:
+    producer = SlowProducer(4)
+    publisher = AssignmentPublisher(producer, "verdict.assignments", linger=0.01)  # type: ignore[arg-type]
+    await publisher.start()
+    for i in range(40):
+        publisher.emit(assignment(i))
+    await producer.sending.wait()
+    for i in range(40, 60):  # queued while the first slice is on its way
+        publisher.emit(assignment(i))
+    await publisher.stop()
+    got = sorted(a["entityId"] for _, _, batch in producer.sent for a in batch)
+    assert got == sorted(f"user-{i}" for i in range(60))
+
+
+async def test_a_stop_does_not_wait_out_the_linger() -> None:
+    producer = RecordingProducer(1)
+    publisher = AssignmentPublisher(producer, "verdict.assignments", linger=30.0)  # type: ignore[arg-type]
+    await publisher.start()
+    publisher.emit(assignment(1))
+    await asyncio.sleep(0)
+    async with asyncio.timeout(1.0):
+        await publisher.stop()
+    assert [a["entityId"] for _, _, batch in producer.sent for a in batch] == ["user-1"]
