@@ -5,5 +5,6 @@ COPY shared ./shared
 COPY services ./services
 COPY infra ./infra
 RUN pip install --no-cache-dir .
-ENV VERDICT_HOST=0.0.0.0
+# No VERDICT_HOST here: a service binds loopback unless its deployment says otherwise
+# (docker-compose.yml sets 0.0.0.0, for the compose network, and publishes none).
 ENTRYPOINT ["verdict"]

@@ -68,6 +68,9 @@ def start_stack(home: Path) -> Stack:
         results_min_entities=10,
         results_min_seconds=0,
         log_level="WARNING",
+        # wrk and the raw-HTTP clients cannot sign; the cost of checking a signature is
+        # measured apart (bench/scenarios/in_process.py).
+        auth=False,
     )
     infra = provide(settings, home=home, jars=REPO / ".verdict" / "kafka-jars")
     stack = Stack(settings, infra, home / "logs")

@@ -24,7 +24,11 @@ sys.path.insert(0, str(REPO))
 from bench.common import RESULTS, log, machine, setup_experiment, start_stack  # noqa: E402
 from bench.report import save, table  # noqa: E402
 from bench.scenarios.evaluation_http import evaluation_http, server_comparison  # noqa: E402
-from bench.scenarios.in_process import evaluation_in_process, json_codecs  # noqa: E402
+from bench.scenarios.in_process import (  # noqa: E402
+    evaluation_in_process,
+    json_codecs,
+    signature_check,
+)
 from bench.scenarios.ingestion import ingestion  # noqa: E402
 from bench.scenarios.memory import memory  # noqa: E402
 from bench.scenarios.propagation import propagation  # noqa: E402
@@ -64,6 +68,7 @@ def main() -> None:
     log("evaluation in process vs GrowthBook")
     scenario(report, "evaluation_in_process", evaluation_in_process)
     scenario(report, "json_codecs", json_codecs)
+    scenario(report, "signature", signature_check)
     with tempfile.TemporaryDirectory(prefix="verdict-bench-") as tmp:
         log("starting the stack")
         stack = start_stack(Path(tmp))

@@ -4,6 +4,7 @@ verdict up                 infrastructure + all four services + front door, supe
 verdict infra              only Postgres and Kafka (embedded unless given)
 verdict serve SERVICE      one service, pointed at DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
 verdict migrate            apply the SQL migrations
+verdict keys create|list|revoke   access keys (SigV4), scoped admin | read | data
 verdict quarantine list    what the processor set aside, and why
 verdict quarantine replay  write set-aside records back to their topics
 verdict nginx-conf         render the front door's routing table for nginx
@@ -50,6 +51,7 @@ def cmd_up(settings: Settings) -> int:
         asyncio.run(
             _prepare(infrastructure.database_url, infrastructure.kafka_bootstrap_servers, settings)
         )
+        _first_admin_key(infrastructure.database_url, settings)
         stack.start()
         # From here a service that exits is restarted; Ctrl-C stops supervision first.
         stack.supervise()
@@ -57,7 +59,7 @@ def cmd_up(settings: Settings) -> int:
         print(f"  front door (whole Evidently API): {stack.url('frontdoor')}")
         for name in ("command", "evaluation", "results", "processor"):
             print(f"  {name:<11} {stack.url(name)}")
-        print(f"  DATABASE_URL={infrastructure.database_url}")
+        print(f"  DATABASE_URL={_masked(infrastructure.database_url)}")
         print(f"  KAFKA_BOOTSTRAP_SERVERS={infrastructure.kafka_bootstrap_servers}")
         print("Ctrl-C stops everything.", flush=True)
         _wait_for_signal()
@@ -66,6 +68,85 @@ def cmd_up(settings: Settings) -> int:
         stack.stop()
         infrastructure.stop()
     print("stopped", flush=True)
+    return 0
+
+
+def _masked(url: str) -> str:
+    """A URL as it may be printed: the password, if any, replaced by stars."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _first_admin_key(database_url: str, settings: Settings) -> None:
+    """On a first start with checking on, an admin key: shown once, kept in a file only
+    its owner can read."""
+    from infra import keys
+
+    if not settings.auth:
+        print("WARNING: VERDICT_AUTH=off: every request is accepted unsigned.", flush=True)
+        return
+    created = asyncio.run(keys.ensure_admin(database_url, settings))
+    if created is None:
+        return
+    path = settings.home.resolve() / keys.ADMIN_CREDENTIALS
+    keys.write_credentials(path, created, settings.region)
+    print("Created the first admin access key (shown once; also in a file only you can read):")
+    print(f"  aws_access_key_id     = {created.key_id}")
+    print(f"  aws_secret_access_key = {created.secret}")
+    print(f"  AWS_SHARED_CREDENTIALS_FILE={path} AWS_PROFILE=verdict", flush=True)
+
+
+def cmd_keys(
+    settings: Settings,
+    action: str,
+    scope: str,
+    projects: list[str],
+    description: str | None,
+    key_id: str | None,
+) -> int:
+    from infra import keys
+    from shared.domain.access import Scope
+
+    url = settings.database_url
+    if not url:
+        raise SystemExit("DATABASE_URL is not set")
+    if action == "create":
+        created = asyncio.run(keys.create(url, settings, Scope(scope), projects, description))
+        print(
+            json.dumps(
+                {
+                    "keyId": created.key_id,
+                    "secret": created.secret,
+                    "scope": scope,
+                    "projects": list(created.projects),
+                }
+            )
+        )
+        return 0
+    if action == "list":
+        for key in asyncio.run(keys.listing(url, settings)):
+            print(
+                json.dumps(
+                    {
+                        "keyId": key.key_id,
+                        "scope": key.scope.value,
+                        "projects": list(key.projects),
+                        "description": key.description,
+                        "created": key.created_at.isoformat(),
+                        "revoked": key.revoked_at.isoformat() if key.revoked_at else None,
+                    }
+                )
+            )
+        return 0
+    if not key_id:
+        raise SystemExit("verdict keys revoke KEY_ID")
+    revoked = asyncio.run(keys.revoke(url, settings, key_id))
+    print(json.dumps({"keyId": revoked.key_id, "revoked": str(revoked.revoked_at)}))
     return 0
 
 
@@ -198,6 +279,14 @@ def main(argv: list[str] | None = None) -> int:
         help="restarts of this service before this one (set by `verdict up`'s supervisor)",
     )
     sub.add_parser("migrate", help="apply SQL migrations to DATABASE_URL")
+    keyring = sub.add_parser("keys", help="create, list or revoke access keys")
+    keyring.add_argument("action", choices=("create", "list", "revoke"))
+    keyring.add_argument("key_id", nargs="?", help="the key to revoke")
+    keyring.add_argument("--scope", choices=("admin", "read", "data"), default="data")
+    keyring.add_argument(
+        "--project", action="append", default=[], help="limit the key to this project"
+    )
+    keyring.add_argument("--description")
     held = sub.add_parser("quarantine", help="list or replay what the processor set aside")
     held.add_argument("action", choices=("list", "replay"))
     held.add_argument(
@@ -222,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_serve(settings, args.service)
     if args.command == "migrate":
         return cmd_migrate(settings)
+    if args.command == "keys":
+        return cmd_keys(
+            settings, args.action, args.scope, args.project, args.description, args.key_id
+        )
     if args.command == "quarantine":
         return cmd_quarantine(settings, args.action, args.offset, args.since)
     return cmd_nginx_conf(settings, args.output)

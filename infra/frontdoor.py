@@ -18,9 +18,10 @@ import httpx
 from shared import serialization
 from shared.config import Settings
 from shared.edge.app import Call, Edge, Reply
+from shared.edge.auth import SIGNED_PATH_HEADER
 from shared.edge.errors import render_error
 from shared.edge.openapi import openapi_document
-from shared.edge.routing import UPSTREAMS, Service
+from shared.edge.routing import UPSTREAMS, Service, keep_dot_labels
 from shared.errors import ServiceUnavailableException
 from shared.health import LOCAL_HANDLERS
 
@@ -29,7 +30,6 @@ _HOP_BY_HOP = {
     b"keep-alive",
     b"transfer-encoding",
     b"upgrade",
-    b"host",
     b"date",
     b"server",
     b"content-length",
@@ -45,12 +45,19 @@ class Forwarder:
         self, service: Service, scope: dict[str, Any], body: bytes, send: Any
     ) -> None:
         raw = scope.get("raw_path")
-        target = self.upstreams[service] + _keep_dot_labels(
-            raw.decode("latin-1") if raw else scope["path"]
-        )
+        path = raw.decode("latin-1") if raw else scope["path"]
+        target = self.upstreams[service] + keep_dot_labels(path)
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP]
+        # The Host header travels on: the client signed it, and the service checks the
+        # signature. So does the path the client signed, when re-encoding changed it.
+        headers = [
+            (k, v)
+            for k, v in scope["headers"]
+            if k.lower() not in _HOP_BY_HOP and k.lower() != SIGNED_PATH_HEADER
+        ]
+        if keep_dot_labels(path) != path:
+            headers.append((SIGNED_PATH_HEADER, path.encode("latin-1")))
         assert self.client is not None
         try:
             upstream = await self.client.request(
@@ -64,20 +71,6 @@ class Forwarder:
             return
         out = [(k.lower(), v) for k, v in upstream.headers.raw if k.lower() not in _HOP_BY_HOP]
         await _respond(send, upstream.status_code, out, upstream.content)
-
-
-def _keep_dot_labels(raw_path: str) -> str:
-    """The raw path with any "." or ".." segment percent-encoded.
-
-    Names may be "." or ".." (the model's name pattern allows dots), and the edge matched
-    them as labels; but an HTTP client resolves dot segments (RFC 3986), so
-    DELETE /projects/p/features/.. would reach the service as DELETE /projects/p, another
-    operation on another resource. Encoded, they stay labels: the service's edge decodes
-    each label after it has split the path."""
-    return "/".join(
-        segment.replace(".", "%2E") if segment in (".", "..") else segment
-        for segment in raw_path.split("/")
-    )
 
 
 async def _respond(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared import topics
+from shared import kafka, topics
 from shared.streams import MalformedRecord, QuarantineRecord, UnknownVersion
 
 EXCERPT = 200
@@ -45,7 +45,10 @@ class Quarantined:
 async def read(bootstrap_servers: str, since: int = 0) -> AsyncIterator[Quarantined]:
     """Every quarantined record from offset ``since`` to the topic's current end."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        **kafka.security(),
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
     )
     await consumer.start()
     try:
@@ -72,7 +75,7 @@ async def read(bootstrap_servers: str, since: int = 0) -> AsyncIterator[Quaranti
 
 async def replay(bootstrap_servers: str, offsets: set[int] | None, since: int = 0) -> int:
     """Write the chosen records' payloads back to their sources; how many were written."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", **kafka.security())
     await producer.start()
     try:
         deliveries = []

@@ -40,6 +40,17 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "VERDICT_RESULTS_MIN_SECONDS": "results_min_seconds",
     "VERDICT_TOKEN_KEY": "token_key",
     "VERDICT_PUBLISH_TIMEOUT_SECONDS": "publish_timeout_seconds",
+    "VERDICT_AUTH": "auth",
+    "VERDICT_MASTER_KEY": "master_key",
+    "VERDICT_RATE_LIMITS": "rate_limits",
+    "VERDICT_PROCESSOR_HOST": "processor_host",
+    "VERDICT_KAFKA_SECURITY_PROTOCOL": "kafka_security_protocol",
+    "VERDICT_KAFKA_SASL_MECHANISM": "kafka_sasl_mechanism",
+    "VERDICT_KAFKA_SASL_USERNAME": "kafka_sasl_username",
+    "VERDICT_KAFKA_SASL_PASSWORD": "kafka_sasl_password",
+    "VERDICT_KAFKA_SSL_CAFILE": "kafka_ssl_cafile",
+    "VERDICT_KAFKA_SSL_CERTFILE": "kafka_ssl_certfile",
+    "VERDICT_KAFKA_SSL_KEYFILE": "kafka_ssl_keyfile",
 }
 
 
@@ -59,6 +70,10 @@ class Settings(BaseModel):
     evaluation_port: int = Field(default=8082, description="data plane, lowest latency")
     results_port: int = Field(default=8083, description="GetExperimentResults")
     processor_port: int = Field(default=6066, description="processor's faust web port")
+    processor_host: str = Field(
+        default="127.0.0.1",
+        description="address the processor's web server (health, metrics) binds to",
+    )
     command_url: str | None = Field(default=None, description="front door upstream override")
     evaluation_url: str | None = Field(default=None, description="front door upstream override")
     results_url: str | None = Field(default=None, description="front door upstream override")
@@ -91,6 +106,34 @@ class Settings(BaseModel):
         default=5.0,
         gt=0,
         description="longest PutProjectEvents waits for the broker before failing events",
+    )
+    auth: bool = Field(
+        default=True,
+        description="check SigV4 signatures against Verdict's access keys; off only for"
+        " local development (every service then says so in its log and /readyz)",
+    )
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT",
+        pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$",
+        description="how Verdict's Kafka clients talk to an external broker",
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        default=None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with SASL_*"
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user")
+    kafka_sasl_password: str | None = Field(default=None, description="SASL password")
+    kafka_ssl_cafile: str | None = Field(default=None, description="CA bundle for SSL/SASL_SSL")
+    kafka_ssl_certfile: str | None = Field(default=None, description="client certificate")
+    kafka_ssl_keyfile: str | None = Field(default=None, description="client certificate's key")
+    rate_limits: str | None = Field(
+        default=None,
+        description="per-key request rates (README, Security): unset keeps Evidently's"
+        " quotas, 'off' turns them off, or e.g. 'EvaluateFeature=2000,Write=off'",
+    )
+    master_key: str | None = Field(
+        default=None,
+        description="base64 of the 32-byte key sealing access-key secrets; unset reads (or"
+        " creates) master.key under VERDICT_HOME",
     )
 
     @classmethod

@@ -46,6 +46,27 @@ class AccessDeniedException(VerdictError):
     code = "AccessDeniedException"
 
 
+class MissingAuthenticationTokenException(VerdictError):
+    """No signature at all (not in the Evidently model; AWS's gateway answers it)."""
+
+    status = 403
+    code = "MissingAuthenticationTokenException"
+
+
+class InvalidSignatureException(VerdictError):
+    """A malformed or wrong signature, or one too far from the server's clock."""
+
+    status = 403
+    code = "InvalidSignatureException"
+
+
+class UnrecognizedClientException(VerdictError):
+    """A key this installation does not know, or one revoked."""
+
+    status = 403
+    code = "UnrecognizedClientException"
+
+
 class ResourceNotFoundException(VerdictError):
     status = 404
     code = "ResourceNotFoundException"
@@ -81,6 +102,10 @@ class ServiceQuotaExceededException(VerdictError):
 class ThrottlingException(VerdictError):
     status = 429
     code = "ThrottlingException"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class InternalServerException(VerdictError):

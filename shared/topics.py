@@ -12,6 +12,8 @@ import mmh3
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shared import kafka
+
 log = logging.getLogger(__name__)
 
 # Metric events from PutProjectEvents and from producers writing directly, keyed
@@ -86,7 +88,7 @@ def verdict_topics(partitions: int, replication: int = 1) -> list[TopicSpec]:
 
 
 async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, **kafka.security())
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -60,6 +60,10 @@ def stack(
         snapshot_interval=0.25,
         results_min_entities=10,
         results_min_seconds=0,
+        # The suite's clients speak unsigned (raw httpx beside boto3); signing, keys and
+        # scopes are tested on a stack of their own (tests/e2e/test_auth.py).
+        auth=False,
+        home=tmp_path_factory.mktemp("stack-home"),
         database_url=infrastructure.database_url,
         kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
     )

@@ -146,3 +146,66 @@ def json_codecs() -> dict[str, Any]:
         ),
     }
     return out
+
+
+# -- scenario 1c: the cost of checking a signature -------------------------------------
+
+
+def signature_check() -> dict[str, Any]:
+    """SigV4 verification of a signed BatchEvaluateFeature (20 items), per request.
+
+    Against the floor of any verifier: deriving the signing key and one HMAC of a
+    ready-made string to sign, with no canonical request built. The issue's rule is to
+    use botocore's signer rather than hand-roll the canonical request; this is what that
+    choice costs per request.
+    """
+    import hashlib
+    import hmac
+    import tempfile
+    from pathlib import Path
+
+    from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
+    from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
+    from botocore.credentials import Credentials  # type: ignore[import-untyped]
+
+    from shared.credentials import MasterKey, new_key_id, new_secret
+    from shared.domain.access import AccessKey, Scope
+    from shared.edge.auth import Authenticator, SignedRequest
+
+    key_id, secret = new_key_id(), new_secret()
+    master = MasterKey.load(Path(tempfile.mkdtemp()), {})
+    key = AccessKey(key_id, master.seal(key_id, secret), Scope.DATA, (), None, datetime.now(UTC))
+    body = orjson.dumps(
+        {"requests": [{"feature": "f", "entityId": f"user-{i}"} for i in range(20)]}
+    )
+    url = "http://127.0.0.1:8082/projects/p/evaluations"
+    request = AWSRequest(
+        method="POST", url=url, data=body, headers={"Content-Type": "application/json"}
+    )
+    SigV4Auth(Credentials(key_id, secret), "evidently", "us-east-1").add_auth(request)
+    headers = [(k.lower().encode(), v.encode()) for k, v in request.headers.items()]
+    headers.append((b"host", b"127.0.0.1:8082"))
+    signed = SignedRequest("POST", "/projects/p/evaluations", "", headers, body)
+    auth = Authenticator({key_id: key}.get, master, "us-east-1")
+    stamp = request.context["timestamp"]
+
+    def floor() -> str:
+        k = hmac.new(f"AWS4{secret}".encode(), stamp[:8].encode(), hashlib.sha256).digest()
+        for part in ("us-east-1", "evidently", "aws4_request"):
+            k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+        return hmac.new(k, hashlib.sha256(body).hexdigest().encode(), hashlib.sha256).hexdigest()
+
+    n = 20_000
+
+    def rate(fn: Any) -> float:
+        started = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return n / (time.perf_counter() - started)
+
+    return {
+        "verify_per_s": statistics.median(
+            rate(lambda: auth.authenticate(signed)) for _ in range(REPEATS)
+        ),
+        "floor_per_s": statistics.median(rate(floor) for _ in range(REPEATS)),
+    }

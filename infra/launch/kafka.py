@@ -43,6 +43,9 @@ def server_properties(port: int, controller_port: int, log_dir: Path, partitions
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+            # Loopback only, controller too: the plaintext port takes any producer, so
+            # only this host may reach it (README, Security: SASL or TLS on a broker of
+            # one's own).
             f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
             f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
             "controller.listener.names=CONTROLLER",

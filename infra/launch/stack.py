@@ -76,7 +76,9 @@ class Stack:
             "processor": s.processor_port,
             "frontdoor": s.port,
         }[name]
-        return f"http://{s.host}:{port}"
+        # The processor's web server has its own address, loopback by default.
+        host = s.processor_host if name == "processor" else s.host
+        return f"http://{host}:{port}"
 
     def start_service(self, name: str) -> ServiceProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from shared.config import Settings
 from shared.domain.projection import ConfigView, apply
 from shared.edge.app import Edge
 from shared.edge.routing import Service
+from shared.edge.security import secure
 from shared.edge.tokens import TokenCodec
 from shared.eventstore import EventStore, create_pool
 from shared.feed import Feed
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> Edge:
         view = ConfigView()
         feed = Feed(store, database_url, partial(apply, view), name="command")
         await feed.start()
+        edge.state.view = view
         edge.state.application = ControlPlane(store, feed, view, arns)
         edge.state.tokens = TokenCodec(settings.pagination_key())
         edge.state.readiness = partial(_readiness, feed)
@@ -89,7 +91,7 @@ def create_app(settings: Settings) -> Edge:
             await feed.stop()
             await pool.close()
 
-    return Edge(Service.COMMAND, HANDLERS, arns, lifespan=lifespan)
+    return secure(Edge(Service.COMMAND, HANDLERS, arns, lifespan=lifespan), settings)
 
 
 def _readiness(feed: Feed) -> tuple[bool, dict[str, object]]:

@@ -12,19 +12,21 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from shared.domain import access as access_agg
 from shared.domain import experiment as experiment_agg
 from shared.domain import feature as feature_agg
 from shared.domain import launch as launch_agg
 from shared.domain import project as project_agg
 from shared.domain import queries
 from shared.domain import segment as segment_agg
+from shared.domain.access import AccessKey
 from shared.domain.arn import ArnScheme
-from shared.domain.errors import Conflict, Invalid, QuotaExceeded
+from shared.domain.errors import Conflict, Invalid, NotFound, QuotaExceeded
 from shared.domain.events import (
     AnalysisConfig,
     AppConfigResource,
@@ -755,6 +757,48 @@ class ControlPlane:
         )
 
     # -- segments ------------------------------------------------------------------
+
+    async def create_access_key(
+        self,
+        key_id: str,
+        sealed_secret: str,
+        scope: str,
+        *,
+        projects: Collection[str] = (),
+        description: str | None = None,
+        context: Context = Context(),
+    ) -> AccessKey:
+        """Record a key minted and sealed by the caller (``shared/credentials.py``): the
+        control plane never sees a secret in clear."""
+
+        def decide(existing: AccessKey | None, now: datetime) -> Sequence[object]:
+            known = [p.name for p in self.view.projects.values() if not p.deleted]
+            return access_agg.create_key(
+                existing,
+                key_id=key_id,
+                sealed_secret=sealed_secret,
+                scope=scope,
+                projects=projects,
+                known_projects=known,
+                description=description,
+                now=now,
+            )
+
+        await self._execute(
+            access_agg.stream(key_id), lambda: self.view.access_keys.get(key_id), decide, context
+        )
+        return self.view.access_keys[key_id]
+
+    async def revoke_access_key(self, key_id: str, *, context: Context = Context()) -> AccessKey:
+        def decide(existing: AccessKey | None, now: datetime) -> Sequence[object]:
+            if existing is None:
+                raise NotFound(f"access key {key_id} does not exist", key_id, "AccessKey")
+            return access_agg.revoke_key(existing, now=now)
+
+        await self._execute(
+            access_agg.stream(key_id), lambda: self.view.access_keys.get(key_id), decide, context
+        )
+        return self.view.access_keys[key_id]
 
     async def create_segment(
         self,

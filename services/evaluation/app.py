@@ -19,6 +19,7 @@ from shared.domain.projection import ConfigView, apply
 from shared.domain.values import Status
 from shared.edge.app import Edge
 from shared.edge.routing import Service
+from shared.edge.security import secure
 from shared.eventstore import EventStore, create_pool
 from shared.feed import Feed
 from shared.health import LOCAL_HANDLERS
@@ -84,7 +85,7 @@ def create_app(settings: Settings) -> Edge:
             await feed.stop()
             await pool.close()
 
-    return Edge(Service.EVALUATION, HANDLERS, arns, lifespan=lifespan)
+    return secure(Edge(Service.EVALUATION, HANDLERS, arns, lifespan=lifespan), settings)
 
 
 def _readiness(feed: Feed) -> tuple[bool, dict[str, object]]:

@@ -24,6 +24,7 @@ from functools import partial
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from shared import kafka
 from shared.observability import EVENTS_ACKNOWLEDGED_LATE
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class OutgoingEvent:
 
 def create_producer(bootstrap_servers: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
+        **kafka.security(),
         bootstrap_servers=bootstrap_servers,
         acks="all",
         enable_idempotence=True,

@@ -10,10 +10,26 @@ from __future__ import annotations
 import faust
 
 from services.processor.config import ProcessorConfig
-from shared import topics
+from shared import kafka, topics
 from shared.config import Settings
 
 settings = Settings.from_env()
+
+
+def _credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    """faust's form of the broker security every other client takes from shared/kafka.py."""
+    protocol = settings.kafka_security_protocol
+    context = kafka.ssl_context(settings) if protocol in ("SSL", "SASL_SSL") else None
+    if protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password,
+            ssl_context=context,
+            mechanism=settings.kafka_sasl_mechanism or "SCRAM-SHA-512",
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
 
 
 def _broker(bootstrap: str | None) -> str:
@@ -27,8 +43,10 @@ app = faust.App(
     store="memory://",
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=settings.topic_replication,
-    web_host=settings.host,
-    web_bind=settings.host,
+    broker_credentials=_credentials(settings),
+    # Health and metrics only (web.py), from this host unless configured otherwise.
+    web_host=settings.processor_host,
+    web_bind=settings.processor_host,
     web_port=settings.processor_port,
     broker_session_timeout=settings.kafka_session_timeout_ms / 1000,
     broker_heartbeat_interval=max(0.3, settings.kafka_session_timeout_ms / 10_000),

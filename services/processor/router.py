@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from services.processor.join import entity_of
-from shared import topics
+from shared import kafka, topics
 from shared.domain.limits import first_breach
 from shared.domain.observations import MetricSpec, observe
 from shared.observability import count_records, forget_lag
@@ -128,6 +128,7 @@ class EventRouter:
     async def run(self) -> None:
         """Route until cancelled; the consumer and producer are stopped on the way out."""
         consumer = self.consumer = AIOKafkaConsumer(
+            **kafka.security(),
             bootstrap_servers=self.bootstrap_servers,
             group_id=ROUTER_GROUP,
             enable_auto_commit=False,
@@ -137,6 +138,7 @@ class EventRouter:
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
         producer = self.producer = AIOKafkaProducer(
+            **kafka.security(),
             bootstrap_servers=self.bootstrap_servers,
             acks="all",
             enable_idempotence=True,

@@ -1,9 +1,18 @@
-"""The processor's web pages (faust's server): /metrics, /healthz, /readyz, and its gauges."""
+"""The processor's web pages (faust's server): /metrics, /healthz, /readyz, and its gauges.
+
+Those three pages are all it serves, on loopback unless ``VERDICT_PROCESSOR_HOST`` says
+otherwise (``Settings.processor_host``). faust mounts views of its own beside an app's pages: /table
+lists every table and reads any row (here an entity's assignments and events), /router
+names the worker owning a key, and "/" serves a statistics or index page. Verdict routes
+nothing through faust's web server, so none is mounted: faust applies the blueprints in
+``app.web.blueprints`` when its server starts, and this module leaves that list empty.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from faust.web.base import BlueprintManager
 from prometheus_client import generate_latest
 
 from services.processor.agents import partition_cells, positions, router
@@ -13,6 +22,16 @@ from shared import topics
 from shared.observability import PROCESSOR_CELLS, PROCESSOR_ENTITIES, PROCESSOR_LAG
 
 JOINED = frozenset({topics.OBSERVATIONS, topics.ASSIGNMENTS})
+
+
+def serve_only_our_pages() -> None:
+    """None of faust's own views: it applies the blueprints when its server starts, and
+    the index page "/" has no switch. Our pages are routes added by ``@app.page``, not
+    blueprints, so they stay."""
+    app.web.blueprints = BlueprintManager()
+
+
+serve_only_our_pages()
 
 
 async def consumer_lag() -> int:

@@ -11,6 +11,7 @@ from shared import topics
 from shared.config import Settings
 from shared.edge.app import Edge
 from shared.edge.routing import Service
+from shared.edge.security import secure
 from shared.follower import ConfigFollower
 from shared.health import LOCAL_HANDLERS
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> Edge:
         source = CellSource(bootstrap, topics.AGGREGATES)
         await source.start()
         edge.state.follower = follower
+        edge.state.view = follower.view
         edge.state.source = source
         edge.state.settings = settings
         edge.state.readiness = lambda: (
@@ -53,4 +55,4 @@ def create_app(settings: Settings) -> Edge:
             await source.stop()
             await follower.stop()
 
-    return Edge(Service.RESULTS, HANDLERS, settings.arns(), lifespan=lifespan)
+    return secure(Edge(Service.RESULTS, HANDLERS, settings.arns(), lifespan=lifespan), settings)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared import kafka
 from shared.domain.cells import Cell, CellKey, merge_cell
 from shared.streams import (
     SNAPSHOT_MARK,
@@ -46,6 +47,7 @@ class CellSource:
         self.skipped = 0
         self.caught_up = asyncio.Event()
         self.consumer = AIOKafkaConsumer(
+            **kafka.security(),
             bootstrap_servers=bootstrap_servers,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -83,7 +85,7 @@ class CellSource:
         return self.merged.get(experiment, {})
 
     async def _partitions(self) -> list[int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **kafka.security())
         await admin.start()
         try:
             if self.topic not in await admin.list_topics():

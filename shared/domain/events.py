@@ -311,6 +311,24 @@ class SegmentDeleted:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AccessKeyCreated:
+    """A key that signs requests. ``sealed_secret`` is the secret encrypted with the
+    installation's master key (``shared/sealing.py``): never in clear in the log."""
+
+    at: datetime
+    key_id: str
+    sealed_secret: str
+    scope: str  # an access.Scope
+    projects: tuple[str, ...]  # empty: every project
+    description: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKeyRevoked:
+    at: datetime
+
+
 # -- any resource ---------------------------------------------------------
 
 
@@ -342,6 +360,8 @@ Event = (
     | ExperimentDeleted
     | SegmentCreated
     | SegmentDeleted
+    | AccessKeyCreated
+    | AccessKeyRevoked
     | TagsChanged
 )
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from shared.domain import access as access_agg
 from shared.domain import experiment as experiment_agg
 from shared.domain import feature as feature_agg
 from shared.domain import launch as launch_agg
 from shared.domain import project as project_agg
 from shared.domain import segment as segment_agg
+from shared.domain.access import AccessKey
 from shared.domain.codec import encode, from_json
 from shared.domain.events import EVENT_TYPES, SCHEMA_VERSIONS
 from shared.domain.experiment import Experiment
@@ -59,6 +61,7 @@ class ConfigView:
     launches: dict[Key, Launch] = field(default_factory=dict)
     experiments: dict[Key, Experiment] = field(default_factory=dict)
     segments: dict[str, Segment] = field(default_factory=dict)
+    access_keys: dict[str, AccessKey] = field(default_factory=dict)
     position: int = 0
     unknown_events: int = 0
     # Called with (kind, key) after each applied event: lets a reader keep
@@ -147,6 +150,9 @@ def apply(view: ConfigView, envelope: Envelope) -> ConfigView:
     elif ref.kind is ResourceKind.SEGMENT:
         if (s := segment_agg.apply(view.segments.get(ref.name), event, version)) is not None:
             view.segments[ref.name] = s
+    elif ref.kind is ResourceKind.ACCESS_KEY:
+        if (k := access_agg.apply(view.access_keys.get(ref.name), event, version)) is not None:
+            view.access_keys[ref.name] = k
     else:
         changed = (ref.project or "", ref.name)
         if ref.kind is ResourceKind.FEATURE:

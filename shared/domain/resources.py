@@ -14,6 +14,7 @@ class ResourceKind(StrEnum):
     LAUNCH = "launch"
     EXPERIMENT = "experiment"
     SEGMENT = "segment"
+    ACCESS_KEY = "accesskey"
 
 
 # Kinds that live inside a project.
@@ -49,3 +50,7 @@ def project_ref(name: str) -> ResourceRef:
 
 def segment_ref(name: str) -> ResourceRef:
     return ResourceRef(ResourceKind.SEGMENT, None, name)
+
+
+def access_key_ref(key_id: str) -> ResourceRef:
+    return ResourceRef(ResourceKind.ACCESS_KEY, None, key_id)

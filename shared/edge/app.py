@@ -24,13 +24,17 @@ from prometheus_client.metrics import Counter as CounterChild
 from prometheus_client.metrics import Histogram as HistogramChild
 
 from shared import serialization
+from shared.domain.access import PUBLIC_OPERATIONS
 from shared.domain.arn import ArnScheme
+from shared.edge.auth import Authenticator, Principal, SignedRequest, authorize
 from shared.edge.errors import Headers, render_error
 from shared.edge.inputs import OperationInput
 from shared.edge.model import load
+from shared.edge.ratelimit import RateLimiter
 from shared.edge.routing import MAX_BODY_BYTES, TABLE, Route, Service
 from shared.errors import (
     MethodNotAllowedException,
+    ThrottlingException,
     UnknownOperationException,
     ValidationException,
 )
@@ -52,6 +56,8 @@ class Call:
     headers: list[tuple[bytes, bytes]]
     request_id: str
     state: Any
+    # The key that signed the request; None where checking is off or the call is public.
+    principal: Principal | None = None
 
     def header(self, name: str) -> str | None:
         wanted = name.lower().encode()
@@ -97,11 +103,16 @@ class Edge:
         *,
         lifespan: Lifespan | None = None,
         forward: Forwarder | None = None,
+        auth: Authenticator | None = None,
     ) -> None:
         self.service = service
         self.arns = arns
         self.lifespan = lifespan
         self.forward = forward
+        # None: checking is off (VERDICT_AUTH=off), said loudly by the service at start.
+        self.auth = auth
+        # Per key, so only where requests are signed: set by ``security.secure``.
+        self.limiter: RateLimiter | None = None
         # Filled by the lifespan: what handlers reach as ``call.state``.
         self.state = SimpleNamespace()
         model = load()
@@ -158,10 +169,24 @@ class Edge:
                         else ""
                     )
                 )
-            body = await _read_body(receive)
+            body = await _read_body(receive, scope["headers"], served.route.max_body)
             if body is None:
                 return  # the client went away
             route = served.route
+            principal = None
+            checked = self.auth is not None and served.handler is not None
+            if checked and route.operation not in PUBLIC_OPERATIONS:
+                assert self.auth is not None
+                # Before the body is parsed: nothing of an unsigned request is looked at.
+                principal = self.auth.authenticate(
+                    SignedRequest(
+                        method,
+                        raw_path,
+                        scope.get("query_string", b"").decode("latin-1"),
+                        scope["headers"],
+                        body,
+                    )
+                )
             document: dict[str, Any] = {}
             if served.input is not None:
                 document = served.input.parse(
@@ -169,10 +194,21 @@ class Edge:
                 )
             if served.handler is None:
                 assert self.forward is not None and route.service is not None
-                # The owning service records the request it answers.
+                # The owning service checks the signature and records the request.
                 await self.forward(route.service, scope, body, send)
                 return
-            call = Call(route.operation, document, scope["headers"], rid, self.state)
+            if principal is not None:
+                project = document.get("project")
+                authorize(principal, route.operation, project)
+                if self.limiter is not None:
+                    wait = self.limiter.check(principal.key_id, route.operation, project)
+                    if wait is not None:
+                        raise ThrottlingException(
+                            f"rate exceeded for {route.operation} with key {principal.key_id};"
+                            f" retry in {wait:.3f} s",
+                            retry_after=wait,
+                        )
+            call = Call(route.operation, document, scope["headers"], rid, self.state, principal)
             result = served.handler(call)
             if served.is_async:
                 result = await result
@@ -217,7 +253,26 @@ class Edge:
             await send({"type": "lifespan.shutdown.complete"})
 
 
-async def _read_body(receive: Any) -> bytes | None:
+async def _read_body(
+    receive: Any, headers: list[tuple[bytes, bytes]], limit: int = MAX_BODY_BYTES
+) -> bytes | None:
+    """The request's body, or None if the client went away.
+
+    One larger than ``limit`` (the operation's, ``shared/edge/limits.py``) is refused
+    before a byte of it is read when its Content-Length says so, else as soon as more
+    than ``limit`` has streamed in (a chunked body): the server never holds more than
+    ``limit`` of it. What the client still sends after the refusal is discarded by the
+    HTTP server as it arrives, never buffered; a client that waits for ``100 Continue``
+    sends none. A 400 ValidationException naming the body, the status the model gives
+    ValidationException; AWS words it "Request entity too large"."""
+    refusal = f"Request entity too large: the request body exceeds {limit} bytes"
+    for name, value in headers:
+        if name == b"content-length":
+            declared = value.strip()
+            # 19 digits or more: past any limit, and too long for int() to be cheap.
+            if declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+                raise ValidationException(refusal, field="body")
+            break
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -226,10 +281,8 @@ async def _read_body(receive: Any) -> bytes | None:
             return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ValidationException(
-                f"the request body is larger than {MAX_BODY_BYTES} bytes", field="body"
-            )
+        if size > limit:
+            raise ValidationException(refusal, field="body")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks) if len(chunks) != 1 else chunks[0]

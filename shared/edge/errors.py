@@ -10,6 +10,7 @@ InternalServerException; its details go to the log, never to the client.
 from __future__ import annotations
 
 import logging
+import math
 
 from shared import serialization
 from shared.domain.errors import Conflict, DomainError, Invalid, NotFound, QuotaExceeded
@@ -18,6 +19,7 @@ from shared.errors import (
     InternalServerException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
+    ThrottlingException,
     ValidationException,
     VerdictError,
 )
@@ -56,4 +58,6 @@ def render_error(exc: BaseException, where: str = "") -> tuple[int, Headers, byt
         (b"content-type", b"application/json"),
         (b"x-amzn-errortype", exc.code.encode()),
     ]
+    if isinstance(exc, ThrottlingException) and exc.retry_after is not None:
+        headers.append((b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode()))
     return exc.status, headers, serialization.dumps(exc.body())

@@ -124,13 +124,26 @@ def _operation(model: ServiceModel, name: str) -> dict[str, Any]:
     if op.output:
         ok["content"] = {"application/json": {"schema": _ref(op.output)}}
     responses: dict[str, Any] = {"200": ok}
-    for error in op.errors or ("ValidationException",):
+    labelled = any(m.location == "uri" for m in model.input_members(name).values())
+    errors = [*op.errors, *_EDGE_ERRORS, *(("ResourceNotFoundException",) if labelled else ())]
+    for error in errors:
         status = str(_ERROR_STATUS.get(error, 400))
-        responses.setdefault(status, {"description": error, "content": {}})
+        description = _ERROR_DESCRIPTION.get(error, error)
+        responses.setdefault(status, {"description": description, "content": {}})
         responses[status]["content"] = {"application/json": {"schema": _ref(error)}}
     item["responses"] = responses
     return item
 
+
+# What the edge answers whatever the model lists for an operation (README, "The HTTP edge",
+# "Security"): a malformed label or an oversized body, a signing, key or scope failure,
+# a key past its rate. An operation with a label also answers that it names nothing.
+_EDGE_ERRORS = ("ValidationException", "AccessDeniedException", "ThrottlingException")
+_ERROR_DESCRIPTION = {
+    "AccessDeniedException": "AccessDeniedException, or a signature that is missing"
+    " (MissingAuthenticationTokenException) or wrong (InvalidSignatureException), or an"
+    " unknown or revoked key (UnrecognizedClientException)",
+}
 
 _ERROR_STATUS = {
     "ValidationException": 400,

@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+# MAX_BODY_BYTES, re-exported: the edge and nginx's configuration read it from here.
+from shared.edge.limits import MAX_BODY_BYTES as MAX_BODY_BYTES
+from shared.edge.limits import MIN_BODY_BYTES, body_limit
 from shared.edge.model import ServiceModel, load
 
 
@@ -39,9 +42,6 @@ _SERVED_BY = {
 # Matches remembered; past this many distinct paths the memory starts over.
 _RECENT_PATHS = 4096
 
-# Requests larger than this are refused before they are read whole.
-MAX_BODY_BYTES = 2 * 1024 * 1024
-
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -52,6 +52,9 @@ class Route:
     labels: tuple[str, ...]
     service: Service | None  # None: every service answers it itself (health, metrics)
     template: str
+    # The largest body read for this operation (``limits.py``); a larger one is refused
+    # from its Content-Length, or as soon as that much has streamed in.
+    max_body: int = MAX_BODY_BYTES
 
     def regex(self) -> str:
         """The path as an anchored regular expression over the raw (encoded) path."""
@@ -59,7 +62,13 @@ class Route:
         return "^/" + "/".join(parts) + r"(\?|$)"
 
 
-def _route(operation: str, method: str, template: str, service: Service | None) -> Route:
+def _route(
+    operation: str,
+    method: str,
+    template: str,
+    service: Service | None,
+    max_body: int = MIN_BODY_BYTES,
+) -> Route:
     segments: list[str | None] = []
     labels: list[str] = []
     for part in template.strip("/").split("/"):
@@ -68,7 +77,7 @@ def _route(operation: str, method: str, template: str, service: Service | None) 
             labels.append(part[1:-1].rstrip("+"))
         else:
             segments.append(part)
-    return Route(operation, method, tuple(segments), tuple(labels), service, template)
+    return Route(operation, method, tuple(segments), tuple(labels), service, template, max_body)
 
 
 # Served by every process itself, outside the model.
@@ -82,7 +91,13 @@ LOCAL_ROUTES = (
 
 def build_routes(model: ServiceModel) -> tuple[Route, ...]:
     routes = [
-        _route(op.name, op.method, op.uri, _SERVED_BY.get(op.name, Service.COMMAND))
+        _route(
+            op.name,
+            op.method,
+            op.uri,
+            _SERVED_BY.get(op.name, Service.COMMAND),
+            body_limit(model, op.name),
+        )
         for op in model.operations.values()
     ]
     return (*routes, *LOCAL_ROUTES)
@@ -190,3 +205,17 @@ def nginx_conf(upstreams: dict[str, str], listen: int = 8080) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def keep_dot_labels(raw_path: str) -> str:
+    """The raw path with any "." or ".." segment percent-encoded.
+
+    Names may be "." or ".." (the model's name pattern allows dots), and the edge matched
+    them as labels; but an HTTP client resolves dot segments (RFC 3986), so
+    DELETE /projects/p/features/.. would reach the service as DELETE /projects/p, another
+    operation on another resource. Encoded, they stay labels: the service's edge decodes
+    each label after it has split the path."""
+    return "/".join(
+        segment.replace(".", "%2E") if segment in (".", "..") else segment
+        for segment in raw_path.split("/")
+    )

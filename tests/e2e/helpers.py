@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from infra import keys
+from infra.launch.ports import free_port
+from infra.launch.stack import Stack
+from shared.domain.access import Scope
+
+HTTP_SERVICES = ("command", "evaluation", "results", "frontdoor")
 
 
 def now() -> datetime:
@@ -87,6 +98,37 @@ def make_launch(
     params.update(extra)
     launch: dict[str, Any] = client.create_launch(**params)["launch"]
     return launch
+
+
+@contextmanager
+def secured_stack(stack: Stack, home: Path, **settings: Any) -> Iterator[Stack]:
+    """The HTTP services again, signature checking on, beside the suite's main stack (which
+    runs with VERDICT_AUTH=off) on the same Postgres and Kafka; ``settings`` override more."""
+    secured = stack.settings.model_copy(
+        update={
+            "auth": True,
+            "home": home,
+            "port": free_port(),
+            "command_port": free_port(),
+            "evaluation_port": free_port(),
+            "results_port": free_port(),
+            "processor_port": free_port(),
+            **settings,
+        }
+    )
+    # No second processor: it would join the main stack's consumer group.
+    running = Stack(secured, stack.infrastructure, home / "logs")
+    running.start(HTTP_SERVICES)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def new_key(stack: Stack, scope: Scope, projects: tuple[str, ...] = ()) -> keys.NewKey:
+    """A key made as an operator does (``infra/keys.py``, what ``verdict keys create`` runs)."""
+    url = stack.infrastructure.database_url
+    return asyncio.run(keys.create(url, stack.settings, scope, projects))
 
 
 def propagated(

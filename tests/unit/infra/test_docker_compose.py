@@ -11,6 +11,7 @@ from shared.config import ENVIRONMENT_VARIABLES
 
 REPO = Path(__file__).resolve().parents[3]
 VERDICT_SERVICES = {"command", "evaluation", "results", "processor"}
+# Read outside shared/config.py until they join Settings.
 
 
 def compose() -> dict[str, Any]:
@@ -59,3 +60,23 @@ def test_mounted_config_files_exist() -> None:
             source = volume.split(":")[0]
             if source.startswith("./"):
                 assert (REPO / source).exists(), source
+
+
+def test_only_the_front_door_and_grafana_are_published() -> None:
+    """The services talk on the compose network; the evaluation port, which nginx's body
+    limit does not guard, and Prometheus are not reachable from the host."""
+    published = {n: s["ports"] for n, s in compose()["services"].items() if s.get("ports")}
+    assert set(published) == {"proxy", "grafana"}
+    # Grafana's anonymous viewers read metrics labelled with projects and features.
+    assert all(port.startswith("127.0.0.1:") for port in published["grafana"])
+
+
+def test_every_address_bound_beyond_loopback_is_set_in_compose() -> None:
+    """The image binds nothing but loopback by default; compose says 0.0.0.0 itself."""
+    dockerfile = (REPO / "Dockerfile").read_text().splitlines()
+    assert not [line for line in dockerfile if line.startswith("ENV") and "_HOST" in line]
+    services = compose()["services"]
+    for name in VERDICT_SERVICES:
+        assert services[name]["environment"]["VERDICT_HOST"] == "0.0.0.0", name
+    # Prometheus scrapes the processor's health and metrics server over the network.
+    assert services["processor"]["environment"]["VERDICT_PROCESSOR_HOST"] == "0.0.0.0"

@@ -23,3 +23,16 @@ def test_server_properties_for_one_kraft_node() -> None:
     assert props["offsets.topic.replication.factor"] == "1"
     assert props["auto.create.topics.enable"] == "false"
     assert props["log.dirs"] == "/data"
+
+
+def test_every_listener_is_on_loopback() -> None:
+    """The broker's plaintext port takes any producer: only this host may reach it."""
+    props = dict(
+        line.split("=", 1)
+        for line in server_properties(9092, 9093, Path("/data"), 8).splitlines()
+        if line and not line.startswith("#")
+    )
+    for key in ("listeners", "advertised.listeners"):
+        for listener in props[key].split(","):
+            assert listener.split("://", 1)[1].rsplit(":", 1)[0] == "127.0.0.1", listener
+    assert props["controller.quorum.voters"].split("@", 1)[1].startswith("127.0.0.1:")
