@@ -4,8 +4,9 @@ The processor writes a ``QuarantineRecord`` for every record it could not apply 
 malformed or over-limit metric event, an entity update that hit a bug), with the reason,
 instead of stopping. Listing reads the topic from the start; replaying writes each chosen
 record's payload back to its source topic (and partition), where it is an ordinary
-delivery: event ids make a replay of something already counted a no-op, so a replay after
-a fix is safe to repeat.
+delivery: event ids make a replay of something already counted a no-op while the event is
+within its entity's duplicate-detection horizon (its last 128 events per metric), so a
+replay soon after a fix is safe to repeat.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ async def read(bootstrap_servers: str, since: int = 0) -> AsyncIterator[Quaranti
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,
         group_id=None,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
@@ -57,8 +59,9 @@ async def read(bootstrap_servers: str, since: int = 0) -> AsyncIterator[Quaranti
             return
         consumer.assign([tp])
         end = (await consumer.end_offsets([tp]))[tp]
-        consumer.seek(tp, since)
-        position = since
+        # Records past the topic's retention are gone: start at the oldest one kept.
+        position = max(since, (await consumer.beginning_offsets([tp]))[tp])
+        consumer.seek(tp, position)
         while position < end:
             batch = await consumer.getmany(tp, timeout_ms=1000)
             for message in batch.get(tp, []):

@@ -11,6 +11,7 @@ bytes) or a file under the Verdict home, created mode 600 on first use.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import string
@@ -41,6 +42,23 @@ def new_secret() -> str:
     return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(SECRET_LENGTH))
 
 
+def _create(path: Path) -> None:
+    """Write a new key where none is, atomically: services starting together on a fresh
+    home all end up with the one key the first of them linked into place."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    # Readable by its owner only before a byte is written.
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(base64.b64encode(secrets.token_bytes(32)).decode())
+        # Another process may have been first: its key is then the installation's.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink()
+
+
 class MasterKey:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
@@ -56,11 +74,9 @@ class MasterKey:
             return cls(base64.b64decode(given, validate=True))
         path = home / MASTER_KEY_FILE
         if not path.exists():
-            home.mkdir(parents=True, exist_ok=True)
-            # Created readable by its owner only, before a byte is written.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(base64.b64encode(secrets.token_bytes(32)).decode())
+            _create(path)
+        if path.stat().st_mode & 0o077:
+            raise PermissionError(f"{path} must be readable by its owner only (chmod 600)")
         return cls(base64.b64decode(path.read_text().strip(), validate=True))
 
     def seal(self, key_id: str, secret: str) -> str:

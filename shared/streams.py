@@ -411,20 +411,39 @@ class SnapshotMark:
 
 
 SNAPSHOT_MARK = "snapshotMark"
+SNAPSHOT_RESET = "snapshotReset"
 
 
-def decode_aggregate(value: bytes) -> CellRecord | SnapshotMark:
-    """A record of the aggregates topic: a cell or a snapshot's closing mark."""
+@dataclass(frozen=True, slots=True)
+class SnapshotReset:
+    """Opens a snapshot that replaces everything a partition published before: written
+    before the cells of a partition rebuilt from its rows (after a restart or a
+    rebalance). A reader that reaches the closing mark drops the partition's older cells
+    first, so a cell that became empty, and was not republished, does not linger."""
+
+    partition: int
+
+    def key(self) -> bytes:
+        return f"{SNAPSHOT_RESET}|{self.partition}".encode()
+
+    def encode(self) -> bytes:
+        return serialization.dumps({"v": CELL_VERSION, SNAPSHOT_RESET: self.partition})
+
+
+def decode_aggregate(value: bytes) -> CellRecord | SnapshotMark | SnapshotReset:
+    """A record of the aggregates topic: a cell, or a snapshot's opening reset or closing
+    mark."""
     try:
         body = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise MalformedRecord(f"malformed aggregate record: {exc}") from None
-    if isinstance(body, dict) and SNAPSHOT_MARK in body:
-        _check_version(body, CELL_VERSION)
-        try:
-            return SnapshotMark(int(body[SNAPSHOT_MARK]))
-        except _ITEM_ERRORS as exc:
-            raise MalformedRecord(f"malformed snapshot mark: {exc}") from None
+    for name, kind in ((SNAPSHOT_MARK, SnapshotMark), (SNAPSHOT_RESET, SnapshotReset)):
+        if isinstance(body, dict) and name in body:
+            _check_version(body, CELL_VERSION)
+            try:
+                return kind(int(body[name]))
+            except _ITEM_ERRORS as exc:
+                raise MalformedRecord(f"malformed {name}: {exc}") from None
     return CellRecord.decode(value)
 
 
@@ -437,7 +456,7 @@ class QuarantineRecord:
 
     ``payload`` is a record of ``source`` as it can be written there again: replaying it
     (``verdict quarantine replay``) is an ordinary delivery, and event ids make a replay
-    of something already counted a no-op.
+    of something already counted a no-op within the duplicate-detection horizon.
     """
 
     source: str

@@ -75,6 +75,7 @@ class TopicSpec:
     partitions: int
     compacted: bool = False
     replication: int = 1
+    retention_ms: int | None = None  # the broker's default (7 days) when None
 
 
 def verdict_topics(partitions: int, replication: int = 1) -> list[TopicSpec]:
@@ -83,7 +84,8 @@ def verdict_topics(partitions: int, replication: int = 1) -> list[TopicSpec]:
         TopicSpec(ASSIGNMENTS, partitions, replication=replication),
         TopicSpec(OBSERVATIONS, partitions, replication=replication),
         TopicSpec(AGGREGATES, partitions, compacted=True, replication=replication),
-        TopicSpec(QUARANTINE, 1, replication=replication),
+        # Kept a month for an operator to look at and replay (`verdict quarantine`).
+        TopicSpec(QUARANTINE, 1, replication=replication, retention_ms=30 * 86_400_000),
     ]
 
 
@@ -97,7 +99,10 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> None:
                 s.name,
                 num_partitions=s.partitions,
                 replication_factor=s.replication,
-                topic_configs={"cleanup.policy": "compact"} if s.compacted else {},
+                topic_configs={
+                    **({"cleanup.policy": "compact"} if s.compacted else {}),
+                    **({"retention.ms": str(s.retention_ms)} if s.retention_ms else {}),
+                },
             )
             for s in specs
             if s.name not in existing

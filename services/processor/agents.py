@@ -6,7 +6,8 @@ consumer). The join is a faust agent over the entity table, a batch at a time
 changed rows, and moves the statistics cells. A batch's events are acknowledged only
 after its changelog records are in the producer, and faust flushes the
 producer before it commits offsets, so a crash replays a batch rather than
-losing one; the fold makes a replay a no-op.
+losing one; the fold makes a replay a no-op for every event still within its entity's
+duplicate-detection horizon (the last 128 event ids per metric, ``domain/entity.py``).
 
 Batching is where the processor's throughput comes from (README, Benchmarks):
 observations and assignments arrive as arrays, so faust's per-record cost is
@@ -114,6 +115,21 @@ def _states_of(partition: int) -> list[tuple[str, EntityState]]:
         for key, row in entities.items()
         if row is not None and partition_of(row) == partition
     ]
+
+
+def rebuild_idle_partitions() -> None:
+    """Cells for every assigned partition once its rows are recovered, traffic or not: a
+    partition with no new records would otherwise never republish (after a restart, a
+    rebalance, or an upgrade whose old cells readers skip)."""
+    if not config.ready.is_set() or app.rebalancing or app.in_recovery:
+        return
+    recovery = getattr(app.tables, "recovery", None)
+    if recovery is None or not recovery.completed.is_set():
+        return
+    for tp in app.consumer.assignment():
+        if tp.topic == topics.OBSERVATIONS and tp.partition not in partition_cells.built:
+            rebuilt = partition_cells.rebuild(tp.partition, _states_of(tp.partition), config.plans)
+            log.info("partition %d: cells rebuilt from %d entity rows", tp.partition, rebuilt)
 
 
 async def _known(updates: list[Update], counts: Counter[str]) -> list[Update]:

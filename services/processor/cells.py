@@ -26,6 +26,8 @@ class PartitionCells:
     cells: dict[int, dict[str, dict[CellKey, Cell]]] = field(default_factory=dict)
     dirty: set[DirtyKey] = field(default_factory=set)
     built: set[int] = field(default_factory=set)
+    # Partitions rebuilt since their last snapshot: it replaces all they published before.
+    reset: set[int] = field(default_factory=set)
 
     def contribute(
         self,
@@ -81,13 +83,19 @@ class PartitionCells:
         for experiment, cells in self.cells[partition].items():
             self.dirty |= {(partition, experiment, key) for key in cells}
         self.built.add(partition)
+        self.reset.add(partition)
         return folded
 
     def revoke(self, partitions: Iterable[int]) -> None:
         for partition in partitions:
             self.built.discard(partition)
+            self.reset.discard(partition)
             self.cells.pop(partition, None)
             self.dirty = {d for d in self.dirty if d[0] != partition}
+
+    def take_reset(self) -> set[int]:
+        taken, self.reset = self.reset, set()
+        return taken
 
     def take_dirty(self) -> list[tuple[DirtyKey, Cell]]:
         taken, self.dirty = self.dirty, set()

@@ -11,17 +11,25 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from services.processor.agents import partition_cells
+from services.processor.agents import partition_cells, rebuild_idle_partitions
 from services.processor.app import app, settings
 from shared import topics
-from shared.streams import CellRecord, SnapshotMark
+from shared.streams import CellRecord, SnapshotMark, SnapshotReset
 
 aggregates_topic = app.topic(topics.AGGREGATES, key_serializer="raw", value_serializer="raw")
 
 
 @app.timer(interval=settings.snapshot_interval)
 async def publish_snapshots() -> None:
+    rebuild_idle_partitions()
     sent: dict[int, list[Any]] = defaultdict(list)
+    for partition in partition_cells.take_reset():
+        reset = SnapshotReset(partition)
+        # Acknowledged before the partition's cells are sent: a reader meets it first.
+        await (
+            await aggregates_topic.send(key=reset.key(), value=reset.encode(), partition=partition)
+        )
+        sent[partition] = []
     for (partition, experiment, (metric, treatment, bucket)), cell in partition_cells.take_dirty():
         record = CellRecord(
             experiment, metric, treatment, bucket, settings.bucket_seconds, partition, cell

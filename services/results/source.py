@@ -23,6 +23,7 @@ from shared import kafka
 from shared.domain.cells import Cell, CellKey, merge_cell
 from shared.streams import (
     SNAPSHOT_MARK,
+    SNAPSHOT_RESET,
     CellRecord,
     MalformedRecord,
     UnknownVersion,
@@ -40,6 +41,10 @@ class CellSource:
         # Records of each topic partition read since its last snapshot mark, in order:
         # applied together at the next mark, never half a snapshot.
         self.staged: dict[int, list[tuple[bytes, bytes | None]]] = {}
+        # Topic partitions whose staged snapshot opened with a reset, and the record keys
+        # each partition's applied cells came from.
+        self.resetting: set[int] = set()
+        self.keys_of: dict[int, set[bytes]] = {}
         self.merged: dict[str, dict[CellKey, Cell]] = {}
         self.bucket_seconds: dict[str, int] = {}
         self.applied = 0
@@ -122,10 +127,24 @@ class CellSource:
         if key is None:
             return
         staged = self.staged.setdefault(partition, [])
+        if value is not None and key.startswith(SNAPSHOT_RESET.encode()):
+            # What was staged before a reset belongs to the snapshot it replaces.
+            self.staged[partition] = []
+            self.resetting.add(partition)
+            return
         if value is not None and key.startswith(SNAPSHOT_MARK.encode()):
             self.staged[partition] = []
+            if partition in self.resetting:
+                self.resetting.discard(partition)
+                for old in self.keys_of.pop(partition, set()):
+                    self._apply(old, None)
+            mine = self.keys_of.setdefault(partition, set())
             for cell_key, cell_value in staged:
                 self._apply(cell_key, cell_value)
+                if cell_value is None:
+                    mine.discard(cell_key)
+                else:
+                    mine.add(cell_key)
             return
         staged.append((key, value))
 

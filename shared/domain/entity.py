@@ -22,7 +22,9 @@ Bounds, and what they cost (README, Ingestion):
   ``MAX_FINE_SLOTS`` seconds of pre-exposure events (a day that holds it is left out), and
   only its ``MAX_COARSE_SLOTS`` most recent active days before exposure count; an
   exposure that moves earlier (a late, earlier evaluation) into a day summed as one slot
-  counts that day as covariate.
+  counts that day as covariate; so does an exposure that reaches the processor after
+  more than ``MAX_FINE_SLOTS`` seconds of the entity's later events (a backlog in which
+  its observations overtook its assignment), for the events of its own day.
 With three metric goals (Evidently's maximum) a row stays under 64 KB (a test fills every
 bound with the longest values).
 """

@@ -55,9 +55,12 @@ _AUTHORIZATION = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a request is from: the key it was signed with."""
+    """Who a request is from: the key it was signed with, or presented as a bearer token."""
 
     key: AccessKey
+    # A bearer token carries the secret itself, with no expiry and no binding to the
+    # request: it is accepted for reading metrics only.
+    bearer: bool = False
 
     @property
     def key_id(self) -> str:
@@ -135,7 +138,16 @@ class Authenticator:
         signed_headers = match["headers"].split(";")
         if "host" not in signed_headers:
             raise InvalidSignatureException("the host header must be signed")
-        expected = self._signature(request, key, stamp, signed_headers)
+        body_hash = hashlib.sha256(request.body).hexdigest()
+        claimed_hash = request.header(b"x-amz-content-sha256")
+        # botocore's canonical request takes the body's hash from this header when it is
+        # there: unless it is the body's own, the signature would not cover the body.
+        if claimed_hash is not None and claimed_hash != body_hash:
+            raise InvalidSignatureException(
+                "x-amz-content-sha256 must be the SHA-256 of the body: unsigned or streamed"
+                " payloads are not accepted"
+            )
+        expected = self._signature(request, key, stamp, signed_headers, body_hash)
         if not hmac.compare_digest(expected, match["signature"]):
             raise InvalidSignatureException(
                 "The request signature we calculated does not match the signature you"
@@ -150,7 +162,7 @@ class Authenticator:
             raise UnrecognizedClientException(
                 "The security token included in the request is invalid."
             )
-        return Principal(key)
+        return Principal(key, bearer=True)
 
     def _key(self, key_id: str) -> AccessKey:
         key = self.keys(key_id)
@@ -173,12 +185,23 @@ class Authenticator:
         return cached
 
     def _signature(
-        self, request: SignedRequest, key: AccessKey, stamp: str, signed: Iterable[str]
+        self,
+        request: SignedRequest,
+        key: AccessKey,
+        stamp: str,
+        signed: Iterable[str],
+        body_hash: str,
     ) -> str:
         path = request.raw_path
         claimed = request.header(SIGNED_PATH_HEADER)
         if claimed and self.reencode_path is not None and self.reencode_path(claimed) == path:
             path = claimed
+        if _ambiguous(path):
+            # SigV4 signs the path with dot and empty segments removed: a signature for
+            # /projects/p would also cover /projects/p/features/.. or //projects//p.
+            raise InvalidSignatureException(
+                "a signed path may not hold empty, '.' or '..' segments"
+            )
         url = f"http://{request.header(b'host') or ''}{path}"
         if request.query_string:
             url += "?" + request.query_string
@@ -197,7 +220,7 @@ class Authenticator:
             Credentials(key.key_id, self._secret(key)),
             SERVICE,
             self.region,
-            hashlib.sha256(request.body).hexdigest(),
+            body_hash,
             self._signing_keys,
         )
         canonical = signer.canonical_request(aws_request)
@@ -239,7 +262,14 @@ class _Verifier(SigV4Auth):  # type: ignore[misc]
         return str(self._sign(signing, string_to_sign, hex=True))
 
 
+BEARER_OPERATIONS = frozenset({"Metrics"})
+
+
 def authorize(principal: Principal, operation: str, project: str | None) -> None:
+    if principal.bearer and operation not in BEARER_OPERATIONS:
+        raise AccessDeniedException(
+            f"a bearer token may only read metrics; sign {operation} with SigV4"
+        )
     if not principal.key.permits(operation, project):
         where = f" on project {project}" if project else ""
         raise AccessDeniedException(
@@ -265,3 +295,12 @@ def _parse_stamp(stamp: str | None) -> datetime | None:
         )
     except ValueError:
         return None
+
+
+def _ambiguous(path: str) -> bool:
+    """Whether SigV4's path normalization would map ``path`` and another path to one
+    canonical form: an empty, "." or ".." segment anywhere but a trailing slash."""
+    segments = path.split("/")[1:]
+    if segments and segments[-1] == "":
+        segments = segments[:-1]
+    return any(segment in ("", ".", "..") for segment in segments)

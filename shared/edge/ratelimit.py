@@ -130,7 +130,7 @@ def classify(operation: str) -> OperationClass:
     kind = DATA_PLANE.get(operation)
     if kind is not None:
         return kind
-    if operation.startswith(("Get", "List")):
+    if operation.startswith(("Get", "List")) or operation == "Metrics":
         return OperationClass.READ
     return OperationClass.WRITE
 

@@ -46,7 +46,9 @@ async def test_a_send_that_cannot_complete_is_failed_within_the_bound(
         took = time.monotonic() - started
     finally:
         await producer.stop()
-    assert 1.0 <= took < 1.5
+    # Not a speed target: without the bound the send waits out aiokafka's request timeout
+    # (4 s) or longer; the slack keeps a loaded machine from failing a correct bound.
+    assert 1.0 <= took < 3.0
     assert outcomes == ["the broker did not acknowledge the event within 1 s"] * 5
 
 

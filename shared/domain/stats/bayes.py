@@ -24,7 +24,7 @@ from scipy import stats  # type: ignore[import-untyped]
 
 from shared.domain.stats.moments import Moments
 from shared.domain.stats.vocabulary import UNBOUNDED, DesiredChange, Interval, Reason
-from shared.domain.stats.welch import check_confidence, relative_variance
+from shared.domain.stats.welch import check_confidence, lift_of, relative_variance
 
 
 class Verdict(StrEnum):
@@ -135,7 +135,7 @@ def bayes(
     if not variance > 0.0:
         return _uninformative(change, Reason.ZERO_VARIANCE)
 
-    lift = treatment.mean / control.mean - 1.0
+    lift = lift_of(control, treatment)
     mean, v1 = posterior(lift, variance, prior)
     sd = math.sqrt(v1)
     p_positive = float(stats.norm.sf(-mean / sd))

@@ -46,7 +46,7 @@ from shared.domain.stats.sequential_one_sided import (
     one_sided_rho2,
 )
 from shared.domain.stats.vocabulary import UNBOUNDED, Alternative, Effect, Interval, Reason
-from shared.domain.stats.welch import FloatArray, check_confidence, relative_variance
+from shared.domain.stats.welch import FloatArray, check_confidence, lift_of, relative_variance
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,7 @@ def msprt(
     if control.mean == 0.0:
         relative = Effect(0.0, 0.0, UNBOUNDED, 1.0, Reason.ZERO_CONTROL_MEAN)
     else:
-        lift = treatment.mean / control.mean - 1.0
+        lift = lift_of(control, treatment)
         lift_v = relative_variance(control, treatment)
         if lift_v > 0.0:
             relative, _, _ = _effect(lift, lift_v, rho2, n, alpha, alternative)

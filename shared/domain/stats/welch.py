@@ -71,6 +71,14 @@ def welch_dof(control: Moments, treatment: Moments) -> float:
     return (a + b) ** 2 / (a * a / (treatment.n - 1) + b * b / (control.n - 1))
 
 
+def lift_of(control: Moments, treatment: Moments) -> float:
+    """The relative effect (mean_t - mean_c) / |mean_c|: mean_t / mean_c - 1 for a positive
+    control mean, and for a negative one (profit, net revenue) still positive when the
+    treatment is higher, as the absolute difference says. Its delta-method variance is
+    ``relative_variance`` either way (the sign of mean_c only flips the estimate)."""
+    return (treatment.mean - control.mean) / abs(control.mean)
+
+
 def relative_variance(control: Moments, treatment: Moments) -> float:
     """Delta-method variance of the lift mean_t / mean_c - 1 (Deng et al., KDD 2018).
 
@@ -109,7 +117,7 @@ def _not_computed(
 ) -> WelchResult:
     both = control.n > 0 and treatment.n > 0
     difference = treatment.mean - control.mean if both else 0.0
-    lift = treatment.mean / control.mean - 1.0 if both and control.mean != 0.0 else 0.0
+    lift = lift_of(control, treatment) if both and control.mean != 0.0 else 0.0
     return WelchResult(
         alternative=alternative,
         confidence=confidence,
@@ -158,10 +166,10 @@ def welch(
         relative = Effect(0.0, 0.0, UNBOUNDED, 1.0, Reason.ZERO_CONTROL_MEAN)
     elif not lift_v > 0.0:
         # A constant zero treatment arm leaves the delta method without a variance.
-        lift = treatment.mean / control.mean - 1.0
+        lift = lift_of(control, treatment)
         relative = Effect(lift, 0.0, UNBOUNDED, 1.0, Reason.ZERO_VARIANCE)
     else:
-        lift = treatment.mean / control.mean - 1.0
+        lift = lift_of(control, treatment)
         lift_se = math.sqrt(lift_v)
         relative = Effect(
             lift,

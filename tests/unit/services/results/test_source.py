@@ -7,7 +7,7 @@ import orjson
 from services.results.source import CellSource
 from shared.domain.cells import Cell, cumulative, cumulative_series
 from shared.domain.stats.sums import PowerSums
-from shared.streams import CellRecord, SnapshotMark
+from shared.streams import CellRecord, SnapshotMark, SnapshotReset
 
 
 async def test_an_unreadable_record_leaves_the_last_good_cell() -> None:
@@ -50,3 +50,25 @@ async def test_half_a_snapshot_is_never_applied() -> None:
 
 def source_cells(source: CellSource) -> dict[int, Cell]:
     return {b: cell for (_, _, b), cell in source.cells("x").items()}
+
+
+async def test_a_reset_snapshot_replaces_everything_its_partition_published() -> None:
+    """A partition rebuilt after a crash republishes the cells it has now; one that became
+    empty is not among them, and must not linger from before."""
+    source = CellSource("127.0.0.1:1", "verdict.aggregates")
+    await source.consumer.stop()
+    stale = CellRecord("x", "m", "c", 1, 60, 3, Cell(PowerSums.point(0.0, 1.0), 1))
+    moved = CellRecord("x", "m", "t", 1, 60, 3, Cell(PowerSums.point(0.0, 1.0), 1))
+    other = CellRecord("x", "m", "c", 1, 60, 2, Cell(PowerSums.point(0.0, 5.0), 1))
+    mark3, mark2 = SnapshotMark(3), SnapshotMark(2)
+    for record, mark in ((stale, mark3), (other, mark2)):
+        source._read(mark.partition, record.key(), record.encode())
+        source._read(mark.partition, mark.key(), mark.encode())
+    reset = SnapshotReset(3)
+    source._read(3, reset.key(), reset.encode())
+    source._read(3, moved.key(), moved.encode())
+    assert cumulative([source.cells("x")[("m", "c", 1)]]).comoments.n == 2  # not yet
+    source._read(3, mark3.key(), mark3.encode())
+    cells = source.cells("x")
+    assert cumulative([cells[("m", "c", 1)]]).comoments.mean_y == 5.0  # partition 2's only
+    assert cumulative([cells[("m", "t", 1)]]).comoments.n == 1

@@ -96,27 +96,52 @@ def test_the_dataplane_host_prefix_and_encoded_labels_are_what_was_signed(
     assert authenticator(master, key).authenticate(request).key_id == key.key_id
 
 
-def test_a_dot_label_reencoded_by_the_front_door_still_verifies(master: MasterKey) -> None:
+def test_paths_that_sigv4_would_normalize_are_refused(master: MasterKey) -> None:
+    """SigV4 signs the path without its dot and empty segments, so a signature for
+    DELETE /projects/p would also cover DELETE /projects/p/features/.. (DeleteFeature of
+    a feature named ".."): such paths are refused, raw or re-encoded by the front door."""
     key, secret = make_key(master)
-    request = signed(key.key_id, secret, "GET", "http://h/projects/p/features/..")
+    auth = authenticator(master, key)
+    project = signed(key.key_id, secret, "DELETE", "http://h/projects/p")
+    for path in ("/projects/p/features/..", "//projects//p", "/projects/./p"):
+        moved = SignedRequest("DELETE", path, "", project.headers, b"")
+        with pytest.raises(InvalidSignatureException, match="segments"):
+            auth.authenticate(moved)
     forwarded = SignedRequest(
-        request.method,
-        keep_dot_labels(request.raw_path),
-        request.query_string,
-        [*request.headers, (b"x-verdict-signed-path", request.raw_path.encode())],
-        request.body,
-    )
-    assert authenticator(master, key).authenticate(forwarded).key_id == key.key_id
-    # The claimed path must re-encode to the actual one: no signature moves elsewhere.
-    moved = SignedRequest(
-        request.method,
-        "/projects/q/features/%2E%2E",
-        request.query_string,
-        forwarded.headers,
-        request.body,
+        "DELETE",
+        keep_dot_labels("/projects/p/features/.."),
+        "",
+        [*project.headers, (b"x-verdict-signed-path", b"/projects/p/features/..")],
+        b"",
     )
     with pytest.raises(InvalidSignatureException):
-        authenticator(master, key).authenticate(moved)
+        auth.authenticate(forwarded)
+    assert auth.authenticate(signed(key.key_id, secret, "GET", "http://h/projects/p/"))
+
+
+def test_a_signed_body_hash_must_be_the_bodys(master: MasterKey) -> None:
+    """botocore takes the payload hash from x-amz-content-sha256 when a client signs it
+    (the JavaScript SDK always does): a replay with another body must not verify."""
+    import hashlib
+
+    key, secret = make_key(master)
+    original = b'{"description": "a"}'
+    request = AWSRequest(
+        method="PATCH",
+        url="http://h/projects/p",
+        data=original,
+        headers={"X-Amz-Content-SHA256": hashlib.sha256(original).hexdigest()},
+    )
+    SigV4Auth(Credentials(key.key_id, secret), "evidently", REGION).add_auth(request)
+    headers = [(k.lower().encode(), v.encode()) for k, v in request.headers.items()]
+    headers.append((b"host", b"h"))
+    auth = Authenticator({key.key_id: key}.get, master, REGION)
+    assert auth.authenticate(SignedRequest("PATCH", "/projects/p", "", headers, original))
+    with pytest.raises(InvalidSignatureException, match="SHA-256 of the body"):
+        auth.authenticate(SignedRequest("PATCH", "/projects/p", "", headers, b'{"x": 1}'))
+    unsigned = [(k, b"UNSIGNED-PAYLOAD" if k == b"x-amz-content-sha256" else v) for k, v in headers]
+    with pytest.raises(InvalidSignatureException):
+        auth.authenticate(SignedRequest("PATCH", "/projects/p", "", unsigned, b"{}"))
 
 
 @pytest.mark.parametrize(
@@ -188,7 +213,10 @@ def test_a_bearer_form_of_a_key(master: MasterKey) -> None:
     key, secret = make_key(master)
     auth = authenticator(master, key)
     bearer = [(b"authorization", f"Bearer {key.key_id}:{secret}".encode())]
-    assert auth.authenticate(SignedRequest("GET", "/metrics", "", bearer, b"")).key_id == key.key_id
+    principal = auth.authenticate(SignedRequest("GET", "/metrics", "", bearer, b""))
+    authorize(principal, "Metrics", None)
+    with pytest.raises(AccessDeniedException, match="bearer"):
+        authorize(principal, "DeleteProject", "p")
     wrong = [(b"authorization", f"Bearer {key.key_id}:{new_secret()}".encode())]
     with pytest.raises(UnrecognizedClientException):
         auth.authenticate(SignedRequest("GET", "/metrics", "", wrong, b""))

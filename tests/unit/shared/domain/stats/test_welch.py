@@ -193,3 +193,16 @@ def test_the_relative_effect_is_one_hypothesis(seed: int, alternative: Alternati
     for effect in (result.relative, result.absolute):
         assume(abs(effect.p_value - 0.1) > 1e-9)
         assert (effect.p_value < 0.1) == (not effect.interval.contains(0.0))
+
+
+def test_a_negative_control_mean_keeps_the_lift_on_the_side_of_the_difference() -> None:
+    """Profit or net revenue can be negative: from -2 to -1 is an improvement of 50%, not
+    a lift of -50% (mean_t / mean_c - 1 would say the opposite of the difference)."""
+    rng = np.random.default_rng(4)
+    control, treated = rng.normal(-2.0, 0.5, 400), rng.normal(-1.0, 0.5, 400)
+    result = welch(moments(control), moments(treated), alternative=Alternative.GREATER)
+    assert result.absolute.estimate > 0 and result.relative.estimate > 0
+    assert result.relative.estimate == pytest.approx(
+        (treated.mean() - control.mean()) / abs(control.mean()), rel=1e-12
+    )
+    assert result.relative.p_value < 1e-6 and result.absolute.p_value < 1e-6
