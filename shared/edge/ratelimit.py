@@ -83,6 +83,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
+from shared.domain.access import OperationClass as AccessClass
+from shared.domain.access import operation_class
+
 NANOSECONDS = 1_000_000_000
 
 
@@ -130,7 +133,8 @@ def classify(operation: str) -> OperationClass:
     kind = DATA_PLANE.get(operation)
     if kind is not None:
         return kind
-    if operation.startswith(("Get", "List")) or operation == "Metrics":
+    # Reads and writes as access keys' scopes see them: one classification of operations.
+    if operation_class(operation) is AccessClass.READ:
         return OperationClass.READ
     return OperationClass.WRITE
 

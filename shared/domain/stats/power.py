@@ -40,14 +40,14 @@ class SampleSizePlan:
     days: int | None
 
 
-def _check(variance: float, alpha: float) -> None:
+def check_variance_and_alpha(variance: float, alpha: float) -> None:
     if not variance > 0.0:
         raise ValueError(f"variance must be positive, got {variance}")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}")
 
 
-def _check_target(target_power: float, alpha: float) -> None:
+def check_target_power(target_power: float, alpha: float) -> None:
     # Below alpha even a zero effect "reaches" the target, so no effect size is implied.
     if not alpha < target_power < 1.0:
         raise ValueError(f"target_power must lie in (alpha, 1), got {target_power}")
@@ -71,7 +71,7 @@ def power(
     ``effect`` is signed treatment minus control; "greater" detects only positive effects,
     "less" only negative ones.
     """
-    _check(variance, alpha)
+    check_variance_and_alpha(variance, alpha)
     shift = effect / math.sqrt(2.0 * variance / n_per_arm)
     z = _z(alpha, alternative)
     if alternative is Alternative.GREATER:
@@ -103,8 +103,8 @@ def minimum_detectable_effect(
     so the root lies just below that start. Returned positive; for "less" the effect to
     detect is its negative.
     """
-    _check(variance, alpha)
-    _check_target(target_power, alpha)
+    check_variance_and_alpha(variance, alpha)
+    check_target_power(target_power, alpha)
     start = _closed_form_effect(variance, n_per_arm, alpha, target_power, alternative)
     if alternative is not Alternative.TWO_SIDED:
         return start
@@ -134,7 +134,7 @@ def sample_size(
     exact power (far tail included) still reaches the target. ``effect`` is absolute; for a
     relative lift pass lift * baseline mean.
     """
-    _check(variance, alpha)
+    check_variance_and_alpha(variance, alpha)
     if effect == 0.0:
         raise ValueError("a zero effect needs an infinite sample")
     if (alternative is Alternative.GREATER and effect < 0.0) or (
@@ -142,7 +142,7 @@ def sample_size(
     ):
         # Power then falls as n grows: no sample reaches the target.
         raise ValueError(f"a {alternative.value} test cannot detect an effect of {effect}")
-    _check_target(target_power, alpha)
+    check_target_power(target_power, alpha)
     z_sum = _z(alpha, alternative) + float(stats.norm.ppf(target_power))
     n = max(2, math.ceil(z_sum * z_sum * 2.0 * variance / (effect * effect)))
 
@@ -154,6 +154,15 @@ def sample_size(
     while not enough(n):
         n += 1
     return n
+
+
+def run_days(n_total: int, daily_entities: float | None) -> int | None:
+    """Days to enrol ``n_total`` entities at ``daily_entities`` a day; None without a rate."""
+    if daily_entities is None:
+        return None
+    if not daily_entities > 0.0:
+        raise ValueError(f"daily_entities must be positive, got {daily_entities}")
+    return math.ceil(n_total / daily_entities)
 
 
 def plan(
@@ -177,9 +186,5 @@ def plan(
         effect, variance, alpha=alpha, target_power=target_power, alternative=alternative
     )
     n_total = n * arms
-    days = None
-    if daily_entities is not None:
-        if not daily_entities > 0.0:
-            raise ValueError(f"daily_entities must be positive, got {daily_entities}")
-        days = math.ceil(n_total / daily_entities)
+    days = run_days(n_total, daily_entities)
     return SampleSizePlan(effect, variance, alpha, target_power, arms, n, n_total, days)

@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from scipy import optimize, stats  # type: ignore[import-untyped]
 
 from shared.domain.stats.mixture import DEFAULT_N_STAR, half_width, mixing_rho2
+from shared.domain.stats.power import check_target_power, check_variance_and_alpha, run_days
 from shared.domain.stats.sequential_one_sided import one_sided_half_width, one_sided_rho2
 from shared.domain.stats.vocabulary import Alternative
 
@@ -79,19 +80,6 @@ class SequentialSampleSizePlan:
     n_per_arm: int
     n_total: int
     days: int | None
-
-
-def _check(variance: float, alpha: float) -> None:
-    if not variance > 0.0:
-        raise ValueError(f"variance must be positive, got {variance}")
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha}")
-
-
-def _check_target(target_power: float, alpha: float) -> None:
-    # Below alpha even a zero effect "reaches" the target, so no effect size is implied.
-    if not alpha < target_power < 1.0:
-        raise ValueError(f"target_power must lie in (alpha, 1), got {target_power}")
 
 
 def boundary_multiplier(
@@ -130,7 +118,7 @@ def power(
     is signed treatment minus control; "greater" detects only positive effects, "less" only
     negative ones.
     """
-    _check(variance, alpha)
+    check_variance_and_alpha(variance, alpha)
     shift = effect / math.sqrt(2.0 * variance / n_per_arm)
     z = boundary_multiplier(n_per_arm, alpha=alpha, n_star=n_star, alternative=alternative)
     if alternative is Alternative.GREATER:
@@ -155,8 +143,8 @@ def minimum_detectable_effect(
     which only helps, so the root lies just below it and brentq finds it. Returned positive;
     for "less" the effect to detect is its negative.
     """
-    _check(variance, alpha)
-    _check_target(target_power, alpha)
+    check_variance_and_alpha(variance, alpha)
+    check_target_power(target_power, alpha)
     se = math.sqrt(2.0 * variance / n_per_arm)
     z = boundary_multiplier(n_per_arm, alpha=alpha, n_star=n_star, alternative=alternative)
     start = (z + float(stats.norm.ppf(target_power))) * se
@@ -192,14 +180,14 @@ def sample_size(
     docstring). ``effect`` is absolute and signed; a one-sided alternative pointing away from
     it can never reach the target and is an error.
     """
-    _check(variance, alpha)
+    check_variance_and_alpha(variance, alpha)
     if effect == 0.0:
         raise ValueError("a zero effect needs an infinite sample")
     if (alternative is Alternative.GREATER and effect < 0.0) or (
         alternative is Alternative.LESS and effect > 0.0
     ):
         raise ValueError(f"a {alternative} test cannot detect an effect of {effect}")
-    _check_target(target_power, alpha)
+    check_target_power(target_power, alpha)
 
     def enough(m: int) -> bool:
         reach = power(effect, variance, m, alpha=alpha, n_star=n_star, alternative=alternative)
@@ -249,11 +237,7 @@ def plan(
         alternative=alternative,
     )
     n_total = n * arms
-    days = None
-    if daily_entities is not None:
-        if not daily_entities > 0.0:
-            raise ValueError(f"daily_entities must be positive, got {daily_entities}")
-        days = math.ceil(n_total / daily_entities)
+    days = run_days(n_total, daily_entities)
     return SequentialSampleSizePlan(
         effect, variance, alpha, target_power, n_star, alternative, arms, n, n_total, days
     )
