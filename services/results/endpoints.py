@@ -220,7 +220,14 @@ def experiment_analysis(call: Call) -> Any:
         return None if value is None else float(value)
 
     as_of_value = number("asOf")
-    as_of = datetime.fromtimestamp(as_of_value, UTC) if as_of_value is not None else None
+    as_of = None
+    if as_of_value is not None:
+        try:
+            as_of = datetime.fromtimestamp(as_of_value, UTC)
+        except (OverflowError, ValueError, OSError):
+            raise ValidationException(
+                "asOf must be epoch seconds before the year 10000", field="asOf"
+            ) from None
     if as_of is not None and experiment.started_at is not None and as_of <= experiment.started_at:
         return {"experiment": experiment.name, "details": report.NOT_ENOUGH}
     try:

@@ -125,7 +125,8 @@ def _operation(model: ServiceModel, name: str) -> dict[str, Any]:
         ok["content"] = {"application/json": {"schema": _ref(op.output)}}
     responses: dict[str, Any] = {"200": ok}
     labelled = any(m.location == "uri" for m in model.input_members(name).values())
-    errors = [*op.errors, *_EDGE_ERRORS, *(("ResourceNotFoundException",) if labelled else ())]
+    declared = op.errors or (_EXTENSION_ERRORS if op.extension else ())
+    errors = [*declared, *_EDGE_ERRORS, *(("ResourceNotFoundException",) if labelled else ())]
     for error in errors:
         status = str(_ERROR_STATUS.get(error, 400))
         description = _ERROR_DESCRIPTION.get(error, error)
@@ -139,6 +140,9 @@ def _operation(model: ServiceModel, name: str) -> dict[str, Any]:
 # "Security"): a malformed label or an oversized body, a signing, key or scope failure,
 # a key past its rate. An operation with a label also answers that it names nothing.
 _EDGE_ERRORS = ("ValidationException", "AccessDeniedException", "ThrottlingException")
+# verdict-extensions.json lists no errors; its handlers answer the domain's (Invalid,
+# NotFound, Conflict: shared/domain/errors.py) as the model's operations do.
+_EXTENSION_ERRORS = ("ValidationException", "ResourceNotFoundException", "ConflictException")
 _ERROR_DESCRIPTION = {
     "AccessDeniedException": "AccessDeniedException, or a signature that is missing"
     " (MissingAuthenticationTokenException) or wrong (InvalidSignatureException), or an"

@@ -205,6 +205,10 @@ def _string(shape: Shape) -> Check:
         if enum and value not in enum:
             problems.append((path, f"Member must satisfy enum value set: [{enum_text}]"))
             return
+        if "\x00" in value:
+            # PostgreSQL stores no U+0000 in text or jsonb: refused here, in every member,
+            # instead of failing the write that would store it (found by fuzzing).
+            problems.append((path, "Member must not contain the character U+0000 (NUL)"))
         _length(len(value), low, high, path, problems)
         if search is not None and search(value) is None:
             problems.append((path, f"Member must satisfy regular expression pattern: {pattern}"))
