@@ -6,8 +6,9 @@ consumer). The join is a faust agent over the entity table, a batch at a time
 changed rows, and moves the statistics cells. A batch's events are acknowledged only
 after its changelog records are in the producer, and faust flushes the
 producer before it commits offsets, so a crash replays a batch rather than
-losing one; the fold makes a replay a no-op for every event still within its entity's
-duplicate-detection horizon (the last 128 event ids per metric, ``domain/entity.py``).
+losing one; the fold makes a replay a no-op: a row remembers the offset of the last
+record of each topic it took, and, for records written again by the router, the ids of
+its last 128 events per metric (``domain/entity.py``).
 
 Batching is where the processor's throughput comes from (README, Benchmarks):
 observations and assignments arrive as arrays, so faust's per-record cost is
@@ -28,6 +29,7 @@ from typing import Any
 from services.processor.app import app, config, settings
 from services.processor.cells import PartitionCells
 from services.processor.join import (
+    Source,
     Update,
     entity_key,
     entity_of,
@@ -154,6 +156,8 @@ class Batch:
 
     def __init__(self) -> None:
         self.updates: dict[int, list[Update]] = {}
+        # (topic, offset) of the record each update came in, beside ``updates``.
+        self.sources: dict[int, list[Source]] = {}
         self.misplaced: dict[str, list[Update]] = {topics.OBSERVATIONS: [], topics.ASSIGNMENTS: []}
         self.counts = {topics.OBSERVATIONS: Counter[str](), topics.ASSIGNMENTS: Counter[str]()}
         self.deliveries: list[Awaitable[Any]] = []
@@ -161,7 +165,7 @@ class Batch:
     async def send(self, topic: str, key: bytes | None, value: bytes, partition: int) -> None:
         self.deliveries.append(await app.producer.send(topic, key, value, partition, None, None))
 
-    async def add(self, topic: str, partition: int, raw: bytes) -> None:
+    async def add(self, topic: str, partition: int, offset: int, raw: bytes) -> None:
         try:
             decoded = _decode(topic, raw)
         except MalformedRecord as exc:
@@ -171,9 +175,11 @@ class Batch:
         self.counts[topic]["malformed"] += decoded.malformed
         self.counts[topic]["unknown_version"] += decoded.unknown
         here = self.updates.setdefault(partition, [])
+        sources = self.sources.setdefault(partition, [])
         for update in await _known(decoded.items, self.counts[topic]):
             if topics.entity_partition(entity_of(update), P) == partition:
                 here.append(update)
+                sources.append((topic, offset))
             else:
                 # Written to another partition than its entity's (a producer of one's
                 # own, or a record from before entity partitions): applying it here
@@ -192,7 +198,7 @@ class Batch:
             if partition not in partition_cells.built:
                 rebuilt = partition_cells.rebuild(partition, _states_of(partition), config.plans)
                 log.info("partition %d: cells rebuilt from %d entity rows", partition, rebuilt)
-            await self._join_partition(partition, updates)
+            await self._join_partition(partition, updates, self.sources[partition])
         # Every record this batch sent is acknowledged before the batch is: faust's
         # flush before a commit waits for sends but does not fail on a lost one.
         await asyncio.gather(*self.deliveries)
@@ -216,8 +222,10 @@ class Batch:
                 record = QuarantineRecord(topic, reason, "join", now, payload, partition)
                 await self.send(topics.QUARANTINE, key.encode(), record.encode(), 0)
 
-    async def _join_partition(self, partition: int, updates: list[Update]) -> None:
-        folded = fold(updates, _load, settings.bucket_seconds)
+    async def _join_partition(
+        self, partition: int, updates: list[Update], sources: list[Source]
+    ) -> None:
+        folded = fold(updates, _load, settings.bucket_seconds, sources)
         for kind, topic in (
             (Observed, topics.OBSERVATIONS),
             (Exposure, topics.ASSIGNMENTS),
@@ -271,7 +279,7 @@ async def join(stream: Any) -> None:
             for event in events:
                 message = event.message
                 positions[(message.topic, message.partition)] = message.offset + 1
-                await batch.add(message.topic, message.partition, event.value)
+                await batch.add(message.topic, message.partition, message.offset, event.value)
             await batch.apply()
         except BaseException:
             # faust acknowledges a take_events batch however its body ends, and a

@@ -10,7 +10,7 @@ aggregate move per entity instead of one per update.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from shared.domain.entity import EntityState
@@ -67,21 +67,29 @@ class Folded:
     failed: dict[str, str] = field(default_factory=dict)
 
 
+Source = tuple[str, int]  # (topic, offset) of the record an update came in
+
+
 def fold(
-    updates: Iterable[Update],
+    updates: Sequence[Update],
     load: Callable[[str], EntityState | None],
     bucket_seconds: int,
+    sources: Sequence[Source] | None = None,
 ) -> Folded:
     """Apply the updates in order; ``load`` gives a row's stored state (None if absent),
     and a new row sums its values per ``bucket_seconds``.
 
-    Only entities whose final state differs from the stored one appear in
-    ``changes``; an entity whose updates cancel out is never written.
+    With ``sources`` (one per update), an update from a record at or before the row's
+    last applied offset of that topic is a replay and changes nothing; a changed row
+    remembers the newest offset of each topic it took. Only entities whose final state
+    differs from the stored one appear in ``changes``; an entity whose updates cancel out
+    is never written.
     """
     out = Folded()
     working: dict[str, Change] = {}
     changed: set[str] = set()
-    for update in updates:
+    newest: dict[str, dict[str, int]] = {}
+    for index, update in enumerate(updates):
         experiment, entity = target(update)
         key = entity_key(experiment, entity)
         change = working.get(key)
@@ -92,6 +100,13 @@ def fold(
             )
         if key in out.failed:
             continue
+        if sources is not None:
+            topic, offset = sources[index]
+            if offset <= change.after.applied.get(topic, -1):
+                out.unchanged[type(update)] += 1
+                continue
+            mine = newest.setdefault(key, {})
+            mine[topic] = max(offset, mine.get(topic, -1))
         try:
             after = step(change.after, update)
         except Exception as exc:  # one entity's bug must not stop everyone's batch
@@ -103,6 +118,9 @@ def fold(
         out.applied[type(update)] += 1
         change.after = after
         changed.add(key)
+    for key in changed:
+        for topic, offset in newest.get(key, {}).items():
+            working[key].after = working[key].after.with_applied(topic, offset)
     out.changes = {
         k: working[k]
         for k in changed

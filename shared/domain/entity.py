@@ -163,6 +163,15 @@ class EntityState:
     treatment: str | None = None
     exposed_at: float | None = None
     metrics: Mapping[str, MetricHistory] = field(default_factory=dict)
+    # Per source topic, the offset of the last record applied to this row: a replay after
+    # a crash is recognised by offset, whatever the number of its events (the event ids'
+    # horizon is 128), for the records the join reads.
+    applied: Mapping[str, int] = field(default_factory=dict)
+
+    def with_applied(self, topic: str, offset: int) -> EntityState:
+        if offset <= self.applied.get(topic, -1):
+            return self
+        return replace(self, applied={**self.applied, topic: offset})
 
     @property
     def exposed_second(self) -> int | None:
@@ -181,7 +190,7 @@ class EntityState:
             return self
         second = math.floor(at)
         metrics = {m: h.split_at(second, self.bucket_seconds) for m, h in self.metrics.items()}
-        return EntityState(self.bucket_seconds, treatment, at, metrics)
+        return replace(self, treatment=treatment, exposed_at=at, metrics=metrics)
 
     def with_event(self, metric: str, timestamp: float, value: float, event_id: int) -> EntityState:
         """The state with one more event; the same object for a duplicate delivery."""
@@ -196,7 +205,7 @@ class EntityState:
             history = history.with_before(second, value)
         metrics = dict(self.metrics)
         metrics[metric] = replace(history, recent=history.remembered(event_id))
-        return EntityState(self.bucket_seconds, self.treatment, self.exposed_at, metrics)
+        return replace(self, metrics=metrics)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -204,6 +213,7 @@ class EntityState:
             "t": self.treatment,
             "x": self.exposed_at,
             "m": {m: h.to_json() for m, h in self.metrics.items()},
+            "o": dict(self.applied),
         }
 
     @classmethod
@@ -216,6 +226,7 @@ class EntityState:
                 data.get("t"),
                 data.get("x"),
                 {m: MetricHistory.from_json(h) for m, h in data["m"].items()},
+                {str(t): int(o) for t, o in data.get("o", {}).items()},
             )
         state = cls(bucket_seconds, data.get("t"), data.get("x"))
         for metric, events in data.get("e", {}).items():

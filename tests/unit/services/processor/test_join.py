@@ -156,3 +156,28 @@ def test_an_update_that_fails_sets_its_entity_aside_and_no_one_else() -> None:
     folded = fold([bad, good, exposure("bad", "t", 0.5)], load, BUCKET)
     assert set(folded.failed) == {entity_key(X, "bad")}
     assert set(folded.changes) == {entity_key(X, "good")}
+
+
+def test_a_replayed_batch_is_recognised_by_offset_beyond_the_event_id_horizon() -> None:
+    """A crash replays up to a whole batch; an entity with more events in it than the
+    row remembers ids for (128 per metric) must still count each once."""
+    updates: list[Update] = [exposure("whale", "c", 0.0)]
+    updates += [event("whale", 1.0, 10.0 + i, 1000 + i) for i in range(300)]
+    sources = [("verdict.assignments", 7)] + [
+        ("verdict.observations", 40 + i // 50) for i in range(300)
+    ]
+    first = fold(updates, lambda key: None, BUCKET, sources)
+    key = entity_key(X, "whale")
+    stored = {key: first.changes[key].after}
+    assert stored[key].applied == {"verdict.assignments": 7, "verdict.observations": 45}
+    again = fold(updates, stored.get, BUCKET, sources)
+    assert again.changes == {}
+    assert sum(again.unchanged.values()) == 301
+    # Without offsets only the last 128 ids would be known: the rest would count again.
+    blind = fold(updates, stored.get, BUCKET)
+    assert key in blind.changes
+    # A later record still applies.
+    later = fold(
+        [event("whale", 5.0, 999.0, 9999)], stored.get, BUCKET, [("verdict.observations", 46)]
+    )
+    assert later.changes[key].after.applied["verdict.observations"] == 46
