@@ -26,6 +26,7 @@ from shared.domain.stats.analysis import (
     MetricInput,
     analyse,
 )
+from shared.domain.stats.balance import Balance
 from shared.domain.stats.bayes import NormalPrior
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.vocabulary import (
@@ -213,7 +214,29 @@ def bayes_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
             "pValue": finite(analysis.srm.p_value),
             "mismatch": analysis.srm.mismatch,
         }
+    content["healthChecks"] = {"preExposureBalance": balance_content(comparison.balance)}
     return content
+
+
+def balance_content(balance: Balance) -> dict[str, Any]:
+    """What the balance check found, and what it means, for a reader of the report."""
+    if balance.reason is not None:
+        meaning = "not tested: the pre-exposure covariate has too few entities or no spread"
+    elif balance.imbalanced:
+        meaning = (
+            "the arms differed before exposure beyond chance: check the assignment (a"
+            " segment, a bucketing change, an earlier experiment) before trusting results"
+        )
+    else:
+        meaning = "the arms were alike before exposure, as randomisation makes them"
+    return {
+        "difference": finite(balance.difference),
+        "pValue": finite(balance.p_value),
+        "threshold": balance.threshold,
+        "imbalanced": balance.imbalanced,
+        "meaning": meaning,
+        **({"reason": balance.reason.value} if balance.reason else {}),
+    }
 
 
 def evidently_results(
@@ -392,6 +415,7 @@ def full_analysis(
                 "varianceReduction": finite(last.variance_reduction),
             },
             "bayes": bayes_content(c, analysis),
+            "healthChecks": {"preExposureBalance": balance_content(c.balance)},
             "series": [
                 {
                     "time": t,

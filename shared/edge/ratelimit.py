@@ -35,7 +35,9 @@ Where Verdict differs from AWS, on purpose:
 - AWS publishes no burst. Data-plane buckets hold one second of their rate, control
   plane buckets two, so a setup script's short run of calls goes through unthrottled.
 
-Environment (read once, by ``RateLimits.from_env``):
+Environment (read once, by ``RateLimits.from_env``; the services give it only
+``VERDICT_RATE_LIMITS``, from ``Settings.rate_limits``, so the per-class variables below
+work where a caller passes its whole environment):
 
 ``VERDICT_RATE_LIMITS``
     ``off`` turns every limit off (and wins over the variables below). Otherwise a

@@ -185,6 +185,11 @@ def test_cuped_matches_the_raw_data_reference_and_ols(
     assert probabilities["liftAtMostMinus3Percent"] == pytest.approx(
         stats.norm.cdf(-0.03, lift, se), rel=1e-6, abs=1e-300
     )
+    # The health check on the pre-exposure covariate: Welch on the raw covariates.
+    balance = report["healthChecks"]["preExposureBalance"]
+    reference_balance = stats.ttest_ind(ref["x"]["treatment"], ref["x"]["control"], equal_var=False)
+    assert balance["pValue"] == pytest.approx(reference_balance.pvalue, rel=1e-6)
+    assert balance["imbalanced"] is False and "alike" in balance["meaning"]
     assert report["lift"]["interval"] == pytest.approx(
         [lift - stats.norm.isf(0.05) * se, lift + stats.norm.isf(0.05) * se], rel=1e-6
     )

@@ -15,8 +15,9 @@ For every look (a cumulative snapshot at the end of a period) and every
 - the family of p-values at that look (treatments x metrics) is adjusted by
   Holm, Bonferroni or Benjamini-Hochberg (``multiple.py``).
 
-At the last look: the Bayesian report (``bayes.py``) and the sample-ratio
-check on exposures (``srm.py``).
+At the last look: the Bayesian report (``bayes.py``), the sample-ratio
+check on exposures (``srm.py``) and the pre-exposure balance of the covariate
+(``balance.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from shared.domain.stats.balance import Balance, covariate_balance
 from shared.domain.stats.bayes import BayesResult, NormalPrior, bayes
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.cuped import cuped
@@ -100,6 +102,8 @@ class Comparison:
     treatment: str
     looks: tuple[Look, ...]
     bayes: BayesResult
+    # Health check at the last look: the pre-exposure covariate, arm against control.
+    balance: Balance
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +218,11 @@ def analyse(
                 looks[k] = replace(looks[k], adjusted_p_value=p)
 
     comparisons = []
+    by_name = {m.name: m for m in metrics}
     for metric_name, treatment, desired_change, looks in per_comparison:
         last = looks[-1]
+        metric = by_name[metric_name]
+        balance = covariate_balance(metric.looks[control][-1], metric.looks[treatment][-1])
         report = bayes(
             last.control,
             last.treatment,
@@ -223,7 +230,7 @@ def analyse(
             desired_change=desired_change,
             confidence=settings.confidence,
         )
-        comparisons.append(Comparison(metric_name, treatment, tuple(looks), report))
+        comparisons.append(Comparison(metric_name, treatment, tuple(looks), report, balance))
 
     srm_result = None
     if weights and metrics:
