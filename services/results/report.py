@@ -26,6 +26,7 @@ from shared.domain.stats.analysis import (
     MetricInput,
     analyse,
 )
+from shared.domain.stats.badges import badges, good
 from shared.domain.stats.balance import Balance
 from shared.domain.stats.bayes import NormalPrior
 from shared.domain.stats.comoments import CoMoments
@@ -215,7 +216,20 @@ def bayes_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
             "mismatch": analysis.srm.mismatch,
         }
     content["healthChecks"] = {"preExposureBalance": balance_content(comparison.balance)}
+    content["summary"] = summary_content(comparison, analysis)
     return content
+
+
+def summary_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
+    """Amplitude's badges for the comparison, so a console or a script shows them without
+    recomputing (``stats/badges.py``)."""
+    last = comparison.looks[-1]
+    alpha = 1 - analysis.settings.confidence
+    earned = badges(last.adjusted_p_value, alpha, last.absolute.estimate)
+    return {
+        "badges": [b.value for b in earned],
+        "desiredDirection": good(earned, comparison.bayes.desired_change),
+    }
 
 
 def balance_content(balance: Balance) -> dict[str, Any]:
@@ -416,6 +430,7 @@ def full_analysis(
             },
             "bayes": bayes_content(c, analysis),
             "healthChecks": {"preExposureBalance": balance_content(c.balance)},
+            "summary": summary_content(c, analysis),
             "series": [
                 {
                     "time": t,

@@ -172,6 +172,14 @@ def test_results_match_scipy_and_statsmodels(evidently: Any, experiment: dict[st
 
     reports = {r["treatmentName"]: json.loads(r["content"]) for r in body["reports"]}
     assert set(reports) == {"t1", "t2"}
+    # Amplitude's badges from the same adjusted p-value (confidence 0.9 here).
+    t1_badges = reports["t1"]["summary"]["badges"]
+    assert t1_badges == (
+        ["Significant", "Above Control"]
+        if adjusted[0] < 0.1
+        else ["Not Significant", "Inconclusive"]
+    )
+    assert reports["t1"]["summary"]["desiredDirection"] is (True if adjusted[0] < 0.1 else None)
     assert reports["t1"]["chanceToBeatControl"] > 0.95
     assert reports["t1"]["verdict"] == "Better"
     probabilities = reports["t2"]["probabilities"]
