@@ -16,6 +16,7 @@ delta^2 at 80% power and alpha = 0.05).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from scipy import optimize, stats  # type: ignore[import-untyped]
@@ -112,12 +113,7 @@ def minimum_detectable_effect(
     def gap(effect: float) -> float:
         return power(effect, variance, n_per_arm, alpha=alpha) - target_power
 
-    if gap(start) <= 0.0:
-        return start
-    low = start
-    while gap(low) > 0.0:
-        low *= 0.5
-    return float(optimize.brentq(gap, low, start, xtol=1e-15 * start, rtol=1e-15))
+    return root_below(gap, start)
 
 
 def sample_size(
@@ -154,6 +150,17 @@ def sample_size(
     while not enough(n):
         n += 1
     return n
+
+
+def root_below(gap: Callable[[float], float], start: float) -> float:
+    """The effect where ``gap`` (power minus its target, rising with the effect) crosses
+    zero, at or below ``start``: halve down to a bracket, then Brent's method."""
+    if gap(start) <= 0.0:
+        return start
+    low = start
+    while gap(low) > 0.0:
+        low *= 0.5
+    return float(optimize.brentq(gap, low, start, xtol=1e-15 * start, rtol=1e-15))
 
 
 def run_days(n_total: int, daily_entities: float | None) -> int | None:

@@ -53,10 +53,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import optimize, stats  # type: ignore[import-untyped]
+from scipy import stats  # type: ignore[import-untyped]
 
 from shared.domain.stats.mixture import DEFAULT_N_STAR, half_width, mixing_rho2
-from shared.domain.stats.power import check_target_power, check_variance_and_alpha, run_days
+from shared.domain.stats.power import (
+    check_target_power,
+    check_variance_and_alpha,
+    root_below,
+    run_days,
+)
 from shared.domain.stats.sequential_one_sided import one_sided_half_width, one_sided_rho2
 from shared.domain.stats.vocabulary import Alternative
 
@@ -156,12 +161,7 @@ def minimum_detectable_effect(
         reach = float(stats.norm.cdf(shift - z) + stats.norm.cdf(-shift - z))
         return reach - target_power
 
-    if gap(start) <= 0.0:
-        return start
-    low = start
-    while gap(low) > 0.0:
-        low *= 0.5
-    return float(optimize.brentq(gap, low, start, xtol=1e-15 * start, rtol=1e-15))
+    return root_below(gap, start)
 
 
 def sample_size(
