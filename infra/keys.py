@@ -17,7 +17,7 @@ from pathlib import Path
 
 from services.command.application import ControlPlane
 from shared.config import Settings
-from shared.credentials import MASTER_KEY_ENV, MasterKey, new_key_id, new_secret
+from shared.credentials import MasterKey, new_key_id, new_secret
 from shared.domain.access import AccessKey, Scope
 from shared.domain.projection import ConfigView, apply
 from shared.eventstore import EventStore, create_pool
@@ -33,11 +33,6 @@ class NewKey:
     secret: str
     scope: Scope
     projects: tuple[str, ...]
-
-
-def master_key(settings: Settings) -> MasterKey:
-    environ = {MASTER_KEY_ENV: settings.master_key} if settings.master_key else {}
-    return MasterKey.load(settings.home.resolve(), environ)
 
 
 @asynccontextmanager
@@ -63,7 +58,7 @@ async def create(
     description: str | None = None,
 ) -> NewKey:
     key_id, secret = new_key_id(), new_secret()
-    sealed = master_key(settings).seal(key_id, secret)
+    sealed = MasterKey.of(settings).seal(key_id, secret)
     async with control_plane(database_url, settings) as plane:
         key = await plane.create_access_key(
             key_id, sealed, scope.value, projects=projects, description=description

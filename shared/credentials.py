@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.config import Settings
 from shared.domain.access import KEY_ID_PREFIX
 
 MASTER_KEY_ENV = "VERDICT_MASTER_KEY"
@@ -64,6 +65,13 @@ class MasterKey:
         if len(key) != 32:
             raise ValueError("the master key is 32 bytes (base64 of them in VERDICT_MASTER_KEY)")
         self._aead = AESGCM(key)
+
+    @classmethod
+    def of(cls, settings: Settings) -> MasterKey:
+        """The installation's key, as its settings name it (VERDICT_MASTER_KEY, else the
+        file under VERDICT_HOME): every service and the CLI open secrets with the same."""
+        environ = {MASTER_KEY_ENV: settings.master_key} if settings.master_key else {}
+        return cls.load(settings.home.resolve(), environ)
 
     @classmethod
     def load(cls, home: Path, environ: dict[str, str] | None = None) -> MasterKey:

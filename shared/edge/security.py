@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from shared.config import Settings
-from shared.credentials import MASTER_KEY_ENV, MasterKey
+from shared.credentials import MasterKey
 from shared.domain.access import AccessKey
 from shared.edge.app import Edge
 from shared.edge.auth import Authenticator
@@ -25,8 +25,7 @@ def secure(edge: Edge, settings: Settings) -> Edge:
             " Never run this way where anyone else can reach the service."
         )
         return edge
-    environ = {MASTER_KEY_ENV: settings.master_key} if settings.master_key else {}
-    master = MasterKey.load(settings.home.resolve(), environ)
+    master = MasterKey.of(settings)
 
     def key(key_id: str) -> AccessKey | None:
         view = getattr(edge.state, "view", None)

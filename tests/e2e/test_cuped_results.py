@@ -22,7 +22,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from infra.launch.stack import Stack
-from tests.e2e.helpers import make_feature, now, propagated
+from tests.e2e.helpers import make_experiment, make_feature, now, propagated
 
 pytestmark = pytest.mark.e2e
 
@@ -48,20 +48,15 @@ def cuped_experiment(stack: Stack, evidently: Any) -> dict[str, Any]:
     project = f"cuped-{int(time.time() * 1000)}"
     evidently.create_project(name=project)
     make_feature(evidently, project, "f", *ARMS)
-    evidently.create_experiment(
-        project=project,
-        name="e",
-        treatments=[{"name": a, "feature": "f", "variation": a} for a in ARMS],
+    make_experiment(
+        evidently,
+        project,
         metricGoals=[
             {
                 "metricDefinition": {"name": "spend", "entityIdKey": "user", "valueKey": "spend"},
                 "desiredChange": "INCREASE",
             }
         ],
-        onlineAbConfig={
-            "controlTreatmentName": "control",
-            "treatmentWeights": {"control": 50000, "treatment": 50000},
-        },
     )
     httpx.patch(
         f"{stack.url('frontdoor')}/projects/{project}/experiments/e",

@@ -90,24 +90,3 @@ class CoMoments:
             self.m2_y + other.m2_y + dy * dy * weight,
             self.c_xy + other.c_xy + dx * dy * weight,
         )
-
-    def to_json(self) -> dict[str, float | int]:
-        return {
-            "n": self.n,
-            "mean_x": self.mean_x,
-            "mean_y": self.mean_y,
-            "m2_x": self.m2_x,
-            "m2_y": self.m2_y,
-            "c_xy": self.c_xy,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, float | int]) -> CoMoments:
-        return cls(
-            int(data["n"]),
-            float(data["mean_x"]),
-            float(data["mean_y"]),
-            float(data["m2_x"]),
-            float(data["m2_y"]),
-            float(data["c_xy"]),
-        )

@@ -107,10 +107,6 @@ class PowerSums:
     def __sub__(self, other: PowerSums) -> PowerSums:
         return self + (-other)
 
-    @property
-    def empty(self) -> bool:
-        return self == EMPTY
-
     def comoments(self) -> CoMoments:
         """n, means, M2 of x and y and C_xy, each the correctly rounded exact value.
 

@@ -87,8 +87,3 @@ def test_merge_with_empty_is_identity() -> None:
 def test_thin_samples_have_zero_spread() -> None:
     one = pushed([(4.0, 7.0)])
     assert (one.variance_x, one.variance_y, one.covariance) == (0.0, 0.0, 0.0)
-
-
-def test_json_round_trip() -> None:
-    c = pushed([(1.0, 2.5), (2.5, -1.0), (4.0, 3.25)])
-    assert CoMoments.from_json(c.to_json()) == c
