@@ -14,9 +14,13 @@ from datetime import datetime
 
 from shared.domain.stats.vocabulary import (
     AnalysisMethod,
+    CapKind,
     CorrectionName,
     DesiredChange,
     EffectScale,
+    FormulaOperator,
+    MetricRole,
+    MetricType,
 )
 from shared.domain.values import Variation
 from shared.envelope import UPCASTERS
@@ -128,9 +132,44 @@ class MetricDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricCap:
+    """Winsorize each entity's number: at ``value`` (ABSOLUTE), or at the ``value``-th
+    percentile (0 < value < 100) of the entities' numbers (PERCENTILE)."""
+
+    kind: CapKind
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class MetricFormula:
+    """A FORMULA metric: ``numerator`` over (RATIO) or minus (DIFFERENCE) ``denominator``,
+    both names of other metric goals of the same experiment."""
+
+    operator: FormulaOperator
+    numerator: str
+    denominator: str
+
+
+@dataclass(frozen=True, slots=True)
 class MetricGoal:
+    """Evidently's goal, and Verdict's extra members (README, Metric types): events before
+    this feature carry none, and decode with the defaults, today's behaviour."""
+
     definition: MetricDefinition
     desired_change: str = DesiredChange.INCREASE
+    metric_type: MetricType = MetricType.SUM
+    # None: PRIMARY for the first goal, SECONDARY for the others.
+    role: MetricRole | None = None
+    # The value the primary metric's treatment mean is compared with (Above/Below Goal).
+    goal: float | None = None
+    # Events count only within this many seconds of the entity's exposure.
+    window_seconds: int | None = None
+    cap: MetricCap | None = None
+    # FUNNEL: the steps after the first (the definition's eventPattern), in order.
+    funnel_steps: tuple[str, ...] = ()
+    formula: MetricFormula | None = None
+    # RETENTION: the entity did the event in [N days, N+1 days) after its exposure.
+    retention_day: int | None = None
 
 
 # -- launches -------------------------------------------------------------
@@ -230,6 +269,15 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ExposureEvent:
+    """The event that exposes an assigned entity: a pattern over metric events, and where
+    the entity id sits in their data."""
+
+    event_pattern: str
+    entity_id_key: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExperimentConfig:
     """Everything CreateExperiment and UpdateExperiment set; updates carry the whole config."""
 
@@ -243,6 +291,15 @@ class ExperimentConfig:
     segment: str | None
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     sticky_assignment: bool = True
+    # An entity enters the analysis at its first matching event after assignment, not at
+    # its evaluation (seed 002: "the exposure event is not the same thing as the
+    # assignment event"); None keeps the evaluation as the exposure.
+    exposure: ExposureEvent | None = None
+    # Seed 004's experiment fields.
+    hypothesis: str | None = None
+    links: Mapping[str, str] = field(default_factory=dict)
+    subject_type: str = "ANY"
+    parent_id: str = "DEFAULT"
 
 
 @dataclass(frozen=True, slots=True)

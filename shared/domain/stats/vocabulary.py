@@ -105,3 +105,49 @@ class CorrectionName(StrEnum):
     BONFERRONI = "bonferroni"
     BH = "bh"
     NONE = "none"
+
+
+class MetricType(StrEnum):
+    """``metricType`` of a metric goal: what one entity's number is (README, Metric types).
+
+    Amplitude's seven (seed 003): the sum of a value, event totals, unique conversions, the
+    average of a value (a ratio of sums, per event), a funnel, a formula over two other
+    metrics, and retention on day N after exposure.
+    """
+
+    SUM = "SUM"
+    COUNT = "COUNT"
+    UNIQUE_CONVERSIONS = "UNIQUE_CONVERSIONS"
+    AVERAGE = "AVERAGE"
+    FUNNEL = "FUNNEL"
+    FORMULA = "FORMULA"
+    RETENTION = "RETENTION"
+
+    @property
+    def binary(self) -> bool:
+        """Whether an entity's number is 0 or 1: a proportion, tested as one."""
+        return self in (MetricType.UNIQUE_CONVERSIONS, MetricType.FUNNEL, MetricType.RETENTION)
+
+
+class MetricRole(StrEnum):
+    """``role`` of a metric goal. Guardrails stay out of the multiple-testing family and are
+    flagged when they degrade; the first goal is primary unless another is named."""
+
+    PRIMARY = "PRIMARY"
+    SECONDARY = "SECONDARY"
+    GUARDRAIL = "GUARDRAIL"
+
+
+class CapKind(StrEnum):
+    """``cap.kind``: winsorize each entity's number at a fixed value, or at a percentile of
+    the entities' numbers."""
+
+    ABSOLUTE = "ABSOLUTE"
+    PERCENTILE = "PERCENTILE"
+
+
+class FormulaOperator(StrEnum):
+    """``formula.operator``: a formula metric is the ratio or the difference of two others."""
+
+    RATIO = "RATIO"
+    DIFFERENCE = "DIFFERENCE"
