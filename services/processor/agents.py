@@ -40,7 +40,7 @@ from services.processor.join import (
 from services.processor.router import EventRouter
 from services.processor.tables import LiveRow, entities, partition_of, state_of
 from shared import topics
-from shared.domain.entity import EntityState
+from shared.domain.entity import DEFAULT_RULES, EntityState, Rules
 from shared.observability import count_records, forget_lag
 from shared.streams import (
     ITEMS_PER_RECORD,
@@ -225,7 +225,13 @@ class Batch:
     async def _join_partition(
         self, partition: int, updates: list[Update], sources: list[Source]
     ) -> None:
-        folded = fold(updates, _load, settings.bucket_seconds, sources)
+        plans = config.plans
+
+        def rules_of(experiment: str) -> Rules:
+            plan = plans.get(experiment)
+            return plan.rules if plan is not None else DEFAULT_RULES
+
+        folded = fold(updates, _load, settings.bucket_seconds, sources, rules_of)
         for kind, topic in (
             (Observed, topics.OBSERVATIONS),
             (Exposure, topics.ASSIGNMENTS),
@@ -234,7 +240,6 @@ class Batch:
             self.counts[topic]["unchanged"] += folded.unchanged[kind]
         for key, reason in folded.failed.items():
             await self.quarantine(partition, key, updates, reason)
-        plans = config.plans
         for key, change in folded.changes.items():
             plan = plans.get(change.experiment)
             try:

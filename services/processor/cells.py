@@ -105,5 +105,5 @@ class PartitionCells:
             if cell is not None:
                 # A copy: the join goes on changing the cells while the snapshot is sent,
                 # and a snapshot must be one moment's cells, or it describes no entities.
-                out.append(((partition, experiment, key), Cell(cell.sums, cell.conversions)))
+                out.append(((partition, experiment, key), cell.copy()))
         return out

@@ -9,11 +9,13 @@ aggregate move per entity instead of one per update.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from shared.domain.entity import EntityState
+from shared.domain.entity import DEFAULT_RULES, EntityState, Rules
+from shared.domain.observations import EXPOSURE
 from shared.streams import Exposure, Observed
 
 Update = Exposure | Observed
@@ -40,12 +42,14 @@ def entity_of(update: Update) -> str:
     return target(update)[1]
 
 
-def step(state: EntityState, update: Update) -> EntityState:
+def step(state: EntityState, update: Update, rules: Rules = DEFAULT_RULES) -> EntityState:
     """The state after one update; the same object when the update changes nothing."""
     if isinstance(update, Exposure):
-        return state.with_exposure(update.treatment, update.timestamp)
+        return state.with_exposure(update.treatment, update.timestamp, rules)
     o = update.observation
-    return state.with_event(o.metric, update.timestamp, o.value, update.event_id)
+    if o.metric == EXPOSURE:
+        return state.with_seen(math.floor(update.timestamp), rules)
+    return state.with_event(o.metric, update.timestamp, o.value, update.event_id, rules)
 
 
 @dataclass(slots=True)
@@ -75,6 +79,7 @@ def fold(
     load: Callable[[str], EntityState | None],
     bucket_seconds: int,
     sources: Sequence[Source] | None = None,
+    rules_of: Callable[[str], Rules] | None = None,
 ) -> Folded:
     """Apply the updates in order; ``load`` gives a row's stored state (None if absent),
     and a new row sums its values per ``bucket_seconds``.
@@ -83,7 +88,8 @@ def fold(
     last applied offset of that topic is a replay and changes nothing; a changed row
     remembers the newest offset of each topic it took. Only entities whose final state
     differs from the stored one appear in ``changes``; an entity whose updates cancel out
-    is never written.
+    is never written. ``rules_of`` gives an experiment's entity rules (its exposure event,
+    windows and funnels).
     """
     out = Folded()
     working: dict[str, Change] = {}
@@ -108,7 +114,8 @@ def fold(
             mine = newest.setdefault(key, {})
             mine[topic] = max(offset, mine.get(topic, -1))
         try:
-            after = step(change.after, update)
+            rules = rules_of(experiment) if rules_of is not None else DEFAULT_RULES
+            after = step(change.after, update, rules)
         except Exception as exc:  # one entity's bug must not stop everyone's batch
             out.failed[key] = f"{type(exc).__name__}: {exc}"
             continue

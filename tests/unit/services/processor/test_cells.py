@@ -10,7 +10,7 @@ from services.processor.cells import PartitionCells
 from shared.domain.cells import CellPlan
 from shared.domain.entity import EntityState
 
-PLAN = CellPlan(("m",))
+PLAN = CellPlan.of(("m",))
 
 
 def exposed(entity_value: float) -> EntityState:

@@ -55,8 +55,9 @@ def test_a_batch_writes_each_entity_once_with_every_update_applied() -> None:
     assert a.before is None and a.experiment == X
     assert a.after.treatment == "t1" and a.after.exposed_at == 5.0
     assert a.after.history("revenue").recent == (1, 2)
-    # Event 1 came before the exposure (covariate side), event 2 after it.
-    assert a.after.history("revenue").after == ((0, 3.0),)
+    # Both events fall after the exposure (at 10 s and 11 s; it is at 5 s), whatever
+    # their arrival order: one slot, two events.
+    assert a.after.history("revenue").after == ((0, 3.0, 2),)
     assert folded.applied[Observed] == 3
     assert folded.applied[Exposure] == 1
     assert folded.unchanged[Observed] == 1
@@ -83,7 +84,7 @@ def test_the_stored_state_is_the_starting_point() -> None:
     assert change.before == stored[entity_key(X, "a")]
     assert change.after.treatment == "c"
     assert change.after.history("revenue").recent == (9, 10)
-    assert change.after.history("revenue").after == ((0, 5.0),)
+    assert change.after.history("revenue").after == ((0, 5.0, 2),)
 
 
 def test_an_entity_key_splits_back_even_when_the_entity_id_holds_the_separator() -> None:
@@ -129,8 +130,8 @@ def test_an_entity_row_round_trips_through_json_with_its_types() -> None:
     back = EntityState.from_json(row, BUCKET)
     assert back == state
     history = back.history("revenue")
-    assert history.fine == ((1, 2.5),) and history.after == ((0, -1.0),)
-    assert [type(v) for v in history.fine[0]] == [int, float]
+    assert history.fine == ((1, 2.5, 1),) and history.after == ((0, -1.0, 1),)
+    assert [type(v) for v in history.fine[0]] == [int, float, int]
 
 
 def test_a_row_that_kept_every_event_is_read_in_the_bounded_form() -> None:
@@ -138,7 +139,7 @@ def test_a_row_that_kept_every_event_is_read_in_the_bounded_form() -> None:
     back = EntityState.from_json(old, BUCKET)
     assert back.treatment == "t" and back.exposed_at == 5.5
     assert back.history("revenue").recent == (11, 3)
-    assert back.history("revenue").after == ((0, -1.0),)
+    assert back.history("revenue").after == ((0, -1.0, 1),)
 
 
 def test_an_update_that_fails_sets_its_entity_aside_and_no_one_else() -> None:

@@ -90,7 +90,7 @@ def test_incremental_cells_equal_numpy_at_every_bucket(seed: int, size: int) -> 
     current: dict[str, EntityState] = {}
     updates, ledger = random_updates(seed, size)
     for entity, state in updates:
-        contribute(cells, CellPlan(METRICS), current.get(entity), state, BUCKET)
+        contribute(cells, CellPlan.of(METRICS), current.get(entity), state, BUCKET)
         current[entity] = state
     for metric in METRICS:
         for treatment in ("c", "t"):
@@ -115,8 +115,8 @@ def test_an_event_in_the_last_bucket_touches_only_that_bucket() -> None:
         before = before.with_event("revenue", float(t), 1.0, t)
     after = before.with_event("revenue", 599.0, 2.0, 10_000)
     cells: dict[CellKey, Cell] = {}
-    contribute(cells, CellPlan(("revenue",)), None, before, BUCKET)
-    touched = contribute(cells, CellPlan(("revenue",)), before, after, BUCKET)
+    contribute(cells, CellPlan.of(("revenue",)), None, before, BUCKET)
+    touched = contribute(cells, CellPlan.of(("revenue",)), before, after, BUCKET)
     assert touched == {("revenue", "c", 9)}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -82,8 +83,12 @@ def test_an_earlier_exposure_moves_exactly_the_seconds_after_it() -> None:
     assert timeline(late, "m", 60) == ((2, 7.0, 0.0), (3, 7.0, 8.0))
     earlier = late.with_exposure("c", 130.2)
     assert timeline(earlier, "m", 60) == ((2, 1.0, 6.0), (3, 1.0, 14.0))
-    # The whole second is the boundary; a later exposure changes nothing.
-    assert earlier.with_exposure("t", 140.0) is earlier
+    # The whole second is the boundary; a later exposure changes nothing but marks the
+    # entity as assigned two treatments.
+    crossed = earlier.with_exposure("t", 140.0)
+    assert crossed.crossed and not earlier.crossed
+    assert crossed == replace(earlier, crossed=True)
+    assert earlier.with_exposure("c", 140.0) is earlier
 
 
 def test_old_seconds_become_days_and_the_window_still_counts_them() -> None:

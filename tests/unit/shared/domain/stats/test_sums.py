@@ -141,11 +141,11 @@ def test_the_entity_cells_are_exact_at_an_offset_of_1e9() -> None:
     for i in range(400):
         entity = f"u{i}"
         exposed = EntityState(bucket).with_exposure("c", float(rng.randrange(0, 600)))
-        contribute(cells, CellPlan(("m",)), None, exposed, bucket)
+        contribute(cells, CellPlan.of(("m",)), None, exposed, bucket)
         assert exposed.exposed_at is not None
         at, value = exposed.exposed_at + rng.uniform(0, 120), 1e9 + rng.gauss(0, 1)
         converted = exposed.with_event("m", at, value, i)
-        contribute(cells, CellPlan(("m",)), exposed, converted, bucket)
+        contribute(cells, CellPlan.of(("m",)), exposed, converted, bucket)
         states[entity] = converted
         raw[entity] = (at, value)
     by_bucket = {b: cell for (_, _, b), cell in cells.items()}
