@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.domain.stats.comoments import CoMoments
+from shared.domain.stats.moments import Moments
 from shared.domain.stats.vocabulary import Reason
 from shared.domain.stats.welch import welch
 
@@ -38,7 +39,13 @@ class Balance:
 def covariate_balance(
     control: CoMoments, treatment: CoMoments, threshold: float = THRESHOLD
 ) -> Balance:
-    result = welch(control.x, treatment.x)
+    return moments_balance(control.x, treatment.x, threshold)
+
+
+def moments_balance(control: Moments, treatment: Moments, threshold: float = THRESHOLD) -> Balance:
+    """The same check on any covariate given as ``Moments``: a ratio metric's pre-exposure
+    ratio, whose variance is the delta method's (``ratio.py``)."""
+    result = welch(control, treatment)
     return Balance(
         result.absolute.estimate,
         result.p_value,

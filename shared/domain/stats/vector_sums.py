@@ -26,7 +26,8 @@ from typing import Any
 
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.moments import Moments
-from shared.domain.stats.sums import InconsistentSums, _dyadic, _twos
+from shared.domain.stats.sums import InconsistentSums, PowerSums, _dyadic, _twos
+from shared.domain.stats.sums import _canonical as _canonical_pair
 
 
 def _triangle(dimension: int) -> int:
@@ -159,6 +160,33 @@ class VectorSums:
             n,
             tuple(v / linear for v in s),
             tuple(tuple(c / quadratic for c in row) for row in exact),
+        )
+
+    def pair(self, x: Sequence[int], y: Sequence[int]) -> PowerSums:
+        """The exact ``PowerSums`` of two integer combinations of the variables, e.g.
+        x = m_pre - d_pre and y = m - d for a FORMULA DIFFERENCE: sum (a.v)(b.v) is
+        sum_ij a_i b_j S_ij, so nothing is rounded and nothing cancels."""
+        d = self.dimension
+        if len(x) != d or len(y) != d:
+            raise ValueError(f"combinations of {len(x)} and {len(y)} variables, expected {d}")
+
+        def second(a: Sequence[int], b: Sequence[int]) -> int:
+            return sum(
+                a[i] * b[j] * self.second[_index(d, min(i, j), max(i, j))]
+                for i in range(d)
+                if a[i]
+                for j in range(d)
+                if b[j]
+            )
+
+        return _canonical_pair(
+            self.n,
+            self.scale,
+            sum(a * s for a, s in zip(x, self.first, strict=True)),
+            sum(b * s for b, s in zip(y, self.first, strict=True)),
+            second(x, x),
+            second(y, y),
+            second(x, y),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -15,6 +15,8 @@ class Reason(StrEnum):
     ZERO_VARIANCE = "ZERO_VARIANCE"
     ZERO_CONTROL_MEAN = "ZERO_CONTROL_MEAN"
     ZERO_COVARIATE_VARIANCE = "ZERO_COVARIATE_VARIANCE"
+    # A ratio metric whose denominator averages zero in an arm (no events to average over).
+    ZERO_DENOMINATOR = "ZERO_DENOMINATOR"
 
 
 class DesiredChange(StrEnum):

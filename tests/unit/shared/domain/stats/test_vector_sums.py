@@ -229,3 +229,31 @@ def test_json_is_text_for_wide_integers_and_checks_its_shape() -> None:
         VectorSums.from_json({**data, "second": data["second"][:-1]})
     with pytest.raises(ValueError):
         VectorSums.from_json({**data, "k": -1})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(*[st.floats(-1e9, 1e9)] * 4), min_size=0, max_size=20),
+    st.lists(st.integers(-3, 3), min_size=4, max_size=4),
+    st.lists(st.integers(-3, 3), min_size=4, max_size=4),
+)
+def test_integer_combinations_are_the_power_sums_of_the_combined_points(
+    points: list[Vector], a: list[int], b: list[int]
+) -> None:
+    """Exact sums of x = a.v, y = b.v: the points combined in fractions, then summed."""
+    want = EMPTY
+    for p in points:
+        x = sum((Fraction(c) * Fraction(v) for c, v in zip(a, p, strict=True)), Fraction(0))
+        y = sum((Fraction(c) * Fraction(v) for c, v in zip(b, p, strict=True)), Fraction(0))
+        # Each combination is a dyadic rational too, held exactly by PowerSums' integers.
+        want = want + _exact_pair(x, y)  # adding canonicalises
+    assert total(points, 4).pair(a, b) == want
+
+
+def _exact_pair(x: Fraction, y: Fraction) -> PowerSums:
+    """PowerSums of one dyadic pair without going through a double (which may round it)."""
+    k = max(x.denominator.bit_length(), y.denominator.bit_length()) - 1
+    px, py = x * 2**k, y * 2**k
+    assert px.denominator == py.denominator == 1
+    a, c = int(px), int(py)
+    return PowerSums(1, k, a, c, a * a, c * c, a * c)
