@@ -204,3 +204,19 @@ def test_the_adjusted_variance_agrees_with_a_bootstrap_at_the_pooled_theta() -> 
     pre = a[picks, M_PRE].sum(axis=1) / a[picks, D_PRE].sum(axis=1)
     boot = post - result.theta * pre
     assert result.adjusted[0].variance / n == pytest.approx(float(boot.var(ddof=1)), rel=0.05)
+
+
+def test_a_constant_value_per_event_has_no_variance_and_no_error() -> None:
+    """m = 3 d for every entity: R is 3 in every resample, and the linearised values cancel to
+    zero up to rounding, which must not read as a negative variance."""
+    rng = np.random.default_rng(9)
+    d = rng.poisson(4.0, 300).astype(float) + 0.1
+    d_pre = rng.poisson(4.0, 300).astype(float) + 0.1
+    raw = np.column_stack([3.0 * d, d, 3.0 * d_pre, d_pre])
+    got = ratio(exact(raw))
+    assert got.reason is None
+    assert got.moments.mean == pytest.approx(3.0, rel=1e-15)
+    assert got.moments.variance == pytest.approx(0.0, abs=1e-12)
+    other = entities(np.random.default_rng(10), 300)
+    result = ratio_cuped([exact(raw), exact(other)])
+    assert result.adjusted[0].variance == pytest.approx(0.0, abs=1e-12)
