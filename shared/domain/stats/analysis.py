@@ -392,6 +392,8 @@ def analyse(
     family = [
         looks for metric, _, looks in per_comparison if metric.role is not MetricRole.GUARDRAIL
     ]
+    if len({len(looks) for _, _, looks in per_comparison}) > 1:
+        raise ValueError("every metric and treatment must have the same looks")
     if family and settings.correction != CorrectionName.NONE:
         n_looks = len(family[0])
         for k in range(n_looks):

@@ -4,9 +4,8 @@ Amplitude Experiment (seed 002): "Amplitude will not generate p values or confid
 intervals for experiments using binary metrics (unique conversions) until each variant has
 100 users and 25 conversions. Experiments using non-binary metrics need only to reach 100
 users per variant." Below that, a normal approximation to the difference of proportions is
-poor (the usual rule of thumb asks for n p and n (1 - p) of at least 5 to 10 per arm; Agresti,
-"Categorical Data Analysis", 3rd ed., 2013, Section 1.4), and early looks are the ones most
-often misread.
+poor (the usual rule of thumb asks for n p and n (1 - p) of at least 5 to 10 per arm), and
+early looks are the ones most often misread.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ moment), not the sample variance n p (1 - p) / (n - 1). ``bernoulli`` gives an a
 feeds its tests the same way).
 
 Fixed horizon: the unpooled Wald z-test of the difference (Agresti, "Categorical Data
-Analysis", 3rd ed., 2013, Section 1.4.4 / 2.2.2):
+Analysis", 3rd ed., 2013, the Wald interval for a difference of proportions):
 
     D = p_t - p_c,   V_D = p_t (1 - p_t) / n_t + p_c (1 - p_c) / n_c,   z = D / sqrt(V_D),
 

@@ -108,12 +108,25 @@ def _form(arm: CoMatrix, g: Sequence[float], h: Sequence[float]) -> float:
     return total / (arm.n - 1)
 
 
-def _non_negative(variance: float, scale: float) -> float:
+def _variance(arm: CoMatrix, g: Sequence[float]) -> float:
+    """g' S g, a variance: non-negative unless S is not positive semi-definite.
+
+    Its rounding is relative to the terms summed, not to the result, which cancels to zero when
+    the linearised value is constant within the arm (every event worth the same, say).
+    """
+    variance = _form(arm, g, g)
     if variance >= 0.0:
         return variance
-    if -variance > _ROUNDING * scale:
+    terms = sum(
+        abs(gi * gj * arm.covariance(i, j))
+        for i, gi in enumerate(g)
+        if gi != 0.0
+        for j, gj in enumerate(g)
+        if gj != 0.0
+    )
+    if -variance > _ROUNDING * terms:
         raise InconsistentSums(f"a negative linearised variance, {variance!r}")
-    return 0.0  # the linearised value is constant within the arm, up to rounding
+    return 0.0
 
 
 def ratio(arm: CoMatrix, numerator: int = M, denominator: int = D) -> RatioStatistic:
@@ -123,12 +136,7 @@ def ratio(arm: CoMatrix, numerator: int = M, denominator: int = D) -> RatioStati
     if arm.n == 0:
         return RatioStatistic(Moments(), Reason.NOT_ENOUGH_DATA)
     r = arm.means[numerator] / arm.means[denominator]
-    g = _gradient(arm, numerator, denominator)
-    v = _form(arm, g, g)
-    scale = sum(
-        abs(gi * gj * arm.covariance(i, j)) for i, gi in enumerate(g) for j, gj in enumerate(g)
-    )
-    v = _non_negative(v, scale)
+    v = _variance(arm, _gradient(arm, numerator, denominator))
     return RatioStatistic(Moments(arm.n, r, v * (arm.n - 1)))
 
 
@@ -152,8 +160,8 @@ def ratio_cuped(arms: Sequence[CoMatrix]) -> RatioCupedResult:
 
     posts = [_gradient(arm, M, D) for arm in arms]
     pres = [_gradient(arm, M_PRE, D_PRE) for arm in arms]
-    v_post = [_form(arm, g, g) for arm, g in zip(arms, posts, strict=True)]
-    v_pre = [_form(arm, h, h) for arm, h in zip(arms, pres, strict=True)]
+    v_post = [_variance(arm, g) for arm, g in zip(arms, posts, strict=True)]
+    v_pre = [_variance(arm, h) for arm, h in zip(arms, pres, strict=True)]
     c = [_form(arm, g, h) for arm, g, h in zip(arms, posts, pres, strict=True)]
     if not sum(v_pre) > 0.0:
         return unadjusted(Reason.ZERO_COVARIATE_VARIANCE)
@@ -164,9 +172,10 @@ def ratio_cuped(arms: Sequence[CoMatrix]) -> RatioCupedResult:
     )
 
     adjusted: list[Moments] = []
-    for arm, post, vp, vq, cov in zip(arms, raw_moments, v_post, v_pre, c, strict=True):
+    for arm, post, g, h in zip(arms, raw_moments, posts, pres, strict=True):
         r_pre = arm.means[M_PRE] / arm.means[D_PRE]
-        v = _non_negative(vp - 2.0 * theta * cov + theta * theta * vq, vp + theta * theta * vq)
+        # gbstats' nabla: the post gradient minus theta times the pre gradient.
+        v = _variance(arm, [a - theta * b for a, b in zip(g, h, strict=True)])
         adjusted.append(Moments(arm.n, post.mean - theta * (r_pre - centre), v * (arm.n - 1)))
     total_post = sum(v_post)
     reduction = 1.0 - sum(m.variance for m in adjusted) / total_post if total_post > 0.0 else 0.0
