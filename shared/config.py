@@ -37,6 +37,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "VERDICT_BUCKET_SECONDS": "bucket_seconds",
     "VERDICT_SNAPSHOT_INTERVAL": "snapshot_interval",
     "VERDICT_RESULTS_MIN_ENTITIES": "results_min_entities",
+    "VERDICT_RESULTS_MIN_CONVERSIONS": "results_min_conversions",
     "VERDICT_RESULTS_MIN_SECONDS": "results_min_seconds",
     "VERDICT_TOKEN_KEY": "token_key",
     "VERDICT_PUBLISH_TIMEOUT_SECONDS": "publish_timeout_seconds",
@@ -90,6 +91,11 @@ class Settings(BaseModel):
     )
     results_min_entities: int = Field(
         default=100, ge=0, description="exposed entities each variation needs before results"
+    )
+    results_min_conversions: int = Field(
+        default=25,
+        ge=0,
+        description="conversions each variation needs before a binary metric's results",
     )
     results_min_seconds: int = Field(
         default=600, ge=0, description="seconds an experiment runs before results"

@@ -59,6 +59,7 @@ def stack(
         bucket_seconds=TEST_BUCKET_SECONDS,
         snapshot_interval=0.25,
         results_min_entities=10,
+        results_min_conversions=3,
         results_min_seconds=0,
         # The suite's clients speak unsigned (raw httpx beside boto3); signing, keys and
         # scopes are tested on a stack of their own (tests/e2e/test_auth.py).

@@ -13,7 +13,15 @@ from services.results import report
 from services.results.source import CellSource
 from shared.config import Settings
 from shared.domain import queries
-from shared.domain.cells import Cell, CellKey, Cumulative, cumulative, cumulative_series
+from shared.domain.cells import (
+    ASSIGNED,
+    CROSSED,
+    Cell,
+    CellKey,
+    Cumulative,
+    cumulative,
+    cumulative_series,
+)
 from shared.domain.experiment import Experiment
 from shared.domain.stats.sums import InconsistentSums
 from shared.edge.app import Call
@@ -55,6 +63,15 @@ def consistent_aggregates(experiment: Experiment) -> Iterator[None]:
 
 def _summary(c: Cumulative) -> dict[str, Any]:
     m = c.comoments
+    if c.matrix is not None:
+        # A ratio metric: the co-moments of (m, d, m_pre, d_pre).
+        r = c.matrix
+        return {
+            "n": r.n,
+            "means": list(r.means),
+            "covariance": [[r.covariance(i, j) for j in range(4)] for i in range(4)],
+            "conversions": c.conversions,
+        }
     return {
         "n": m.n,
         "mean": m.mean_y,
@@ -134,16 +151,28 @@ def _collect_looks(
     bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
     times = report.look_times(*window, _period(period, bucket_seconds))
     treatments = [t.name for t in experiment.config.treatments]
-    return report.collect(source.cells(key), metrics, treatments, times, bucket_seconds)
+    # The reserved counts ride along for the exposure health checks.
+    names = [*metrics, ASSIGNED, CROSSED]
+    return report.collect(source.cells(key), names, treatments, times, bucket_seconds)
+
+
+def _gate_settings(call: Call) -> report.GateSettings:
+    settings: Settings = call.state.settings
+    return report.GateSettings(
+        max(settings.results_min_entities, 2), settings.results_min_conversions
+    )
 
 
 def _gates_pass(call: Call, experiment: Experiment, looks: report.Looks, metric: str) -> bool:
+    """The experiment has run long enough and every variation has the entities results need;
+    a binary metric's conversions are its own gate, in the analysis (``gates.py``)."""
     settings: Settings = call.state.settings
     assert experiment.started_at is not None
     if time.time() - experiment.started_at.timestamp() < settings.results_min_seconds:
         return False
+    goal = next(g for g in experiment.config.metric_goals if g.definition.name == metric)
     return all(
-        looks.series[(metric, t.name)][-1].n >= max(settings.results_min_entities, 2)
+        report.exposed_count(looks, goal, t.name) >= max(settings.results_min_entities, 2)
         for t in experiment.config.treatments
     )
 
@@ -193,7 +222,10 @@ def get_experiment_results(call: Call) -> Any:
             looks = _collect_looks(call, experiment, metrics, window, req.period)
         if not _gates_pass(call, experiment, looks, metric):
             return empty
-        analysis = report.run(experiment, looks, metrics)
+        analysis = report.run(experiment, looks, metrics, _gate_settings(call))
+    gate = analysis.gates.get(metric)
+    if gate is not None and not gate.passed:
+        return {**empty, "details": gate.message}
     body = report.evidently_results(
         analysis,
         looks,
@@ -201,6 +233,7 @@ def get_experiment_results(call: Call) -> Any:
         req.treatmentNames,
         req.resultStats or ["BaseStat", "TreatmentEffect", "ConfidenceInterval", "PValue"],
         req.reportNames or [],
+        report.exposure_health(experiment, looks),
     )
     return body
 
@@ -243,7 +276,7 @@ def experiment_analysis(call: Call) -> Any:
     if not all(_gates_pass(call, experiment, looks, m) for m in metrics):
         return {"experiment": experiment.name, "details": report.NOT_ENOUGH}
     with RESULTS_COMPUTATION.labels("Analysis").time():
-        analysis = report.run(experiment, looks, metrics)
+        analysis = report.run(experiment, looks, metrics, _gate_settings(call))
     daily = number("dailyEntities")
     return report.full_analysis(
         experiment,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from services.results import health
 from shared import serialization
-from shared.domain.cells import Cell, CellKey, cumulative_series
-from shared.domain.events import AnalysisConfig
+from shared.domain.cells import ASSIGNED, CROSSED, Cell, CellKey, cumulative_series
+from shared.domain.events import AnalysisConfig, MetricGoal
 from shared.domain.experiment import Experiment
 from shared.domain.stats import power as fixed_power
 from shared.domain.stats import sequential_power
@@ -26,16 +27,21 @@ from shared.domain.stats.analysis import (
     MetricInput,
     analyse,
 )
-from shared.domain.stats.badges import badges, good
+from shared.domain.stats.badges import badges, goal_met, good
 from shared.domain.stats.balance import Balance
 from shared.domain.stats.bayes import NormalPrior
 from shared.domain.stats.comoments import CoMoments
+from shared.domain.stats.gates import Gate
+from shared.domain.stats.vector_sums import CoMatrix, VectorSums
 from shared.domain.stats.vocabulary import (
     Alternative,
     AnalysisMethod,
     Effect,
     EffectScale,
+    FormulaOperator,
     Interval,
+    MetricRole,
+    MetricType,
     PriorKind,
 )
 from shared.errors import ValidationException
@@ -57,6 +63,8 @@ class Looks:
     times: tuple[float, ...]  # epoch seconds, the end of each period
     series: Mapping[tuple[str, str], tuple[CoMoments, ...]]  # (metric, treatment) -> per look
     conversions: Mapping[tuple[str, str], tuple[int, ...]]
+    # Ratio metrics: the (m, d, m_pre, d_pre) co-moments per look; None where no cell held one.
+    matrices: Mapping[tuple[str, str], tuple[CoMatrix | None, ...]] = field(default_factory=dict)
 
 
 def look_times(start: float, end: float, period: int) -> tuple[float, ...]:
@@ -90,11 +98,14 @@ def collect(
             wanted[bucket] = cell
     series: dict[tuple[str, str], tuple[CoMoments, ...]] = {}
     conversions: dict[tuple[str, str], tuple[int, ...]] = {}
+    matrices: dict[tuple[str, str], tuple[CoMatrix | None, ...]] = {}
     for arm, arm_cells in by_arm.items():
         cumulative = cumulative_series(arm_cells, cutoffs)
         series[arm] = tuple(c.comoments for c in cumulative)
         conversions[arm] = tuple(c.conversions for c in cumulative)
-    return Looks(tuple(times), series, conversions)
+        if any(c.matrix is not None for c in cumulative):
+            matrices[arm] = tuple(c.matrix for c in cumulative)
+    return Looks(tuple(times), series, conversions, matrices)
 
 
 # GrowthBook's proper prior on the relative lift: Normal(0, 0.3^2).
@@ -113,8 +124,9 @@ def prior_of(a: AnalysisConfig) -> NormalPrior | None:
     )
 
 
-def settings_of(experiment: Experiment) -> AnalysisSettings:
+def settings_of(experiment: Experiment, gate: GateSettings | None = None) -> AnalysisSettings:
     a = experiment.config.analysis
+    gate = gate or GateSettings()
     return AnalysisSettings(
         method=a.method,
         confidence=a.confidence_level,
@@ -124,23 +136,121 @@ def settings_of(experiment: Experiment) -> AnalysisSettings:
         prior=prior_of(a),
         scale=EffectScale(a.effect),
         cuped=a.cuped,
+        min_entities=gate.min_entities,
+        min_conversions=gate.min_conversions,
     )
 
 
-def run(experiment: Experiment, looks: Looks, metrics: Sequence[str]) -> Analysis:
+@dataclass(frozen=True, slots=True)
+class GateSettings:
+    """The service's minimum-data gate (Amplitude's 100 entities, and 25 conversions for a
+    binary metric, unless configured otherwise)."""
+
+    min_entities: int = 100
+    min_conversions: int = 25
+
+
+def roles(goals: Sequence[MetricGoal]) -> dict[str, MetricRole]:
+    """Each goal's role: as set, else PRIMARY for the first goal (unless another is named
+    primary) and SECONDARY for the others."""
+    named_primary = any(g.role is MetricRole.PRIMARY for g in goals)
+    out: dict[str, MetricRole] = {}
+    for i, g in enumerate(goals):
+        if g.role is not None:
+            out[g.definition.name] = g.role
+        elif i == 0 and not named_primary:
+            out[g.definition.name] = MetricRole.PRIMARY
+        else:
+            out[g.definition.name] = MetricRole.SECONDARY
+    return out
+
+
+def is_ratio(goal: MetricGoal) -> bool:
+    """Whether the metric's cells keep ratio 4-vectors (``cells.MetricPlan.ratio``)."""
+    return goal.metric_type is MetricType.AVERAGE or (
+        goal.metric_type is MetricType.FORMULA
+        and goal.formula is not None
+        and goal.formula.operator is FormulaOperator.RATIO
+    )
+
+
+_NO_RATIO = VectorSums.zero(4).comatrix()
+
+
+def _arm_looks(looks: Looks, goal: MetricGoal, treatment: str) -> Sequence[CoMoments | CoMatrix]:
+    metric = goal.definition.name
+    if not is_ratio(goal):
+        return looks.series[(metric, treatment)]
+    found = looks.matrices.get((metric, treatment))
+    if found is None:
+        return tuple(_NO_RATIO for _ in looks.times)
+    return tuple(_NO_RATIO if m is None else m for m in found)
+
+
+def mean_series(looks: Looks, metric: str, treatment: str) -> list[float]:
+    """The arm's mean at each look: a ratio metric's is the ratio of its sums' means."""
+    found = looks.matrices.get((metric, treatment))
+    if found is None:
+        return [m.mean_y for m in looks.series[(metric, treatment)]]
+    return [m.means[0] / m.means[1] if m is not None and m.n and m.means[1] else 0.0 for m in found]
+
+
+def exposed_count(looks: Looks, goal: MetricGoal, treatment: str) -> int:
+    """Entities exposed by the last look: every exposed entity has a point in every metric."""
+    last = _arm_looks(looks, goal, treatment)[-1]
+    return last.n
+
+
+def run(
+    experiment: Experiment,
+    looks: Looks,
+    metrics: Sequence[str],
+    gate: GateSettings | None = None,
+) -> Analysis:
     config = experiment.config
     goals = {g.definition.name: g for g in config.metric_goals}
+    role_of = roles(config.metric_goals)
     treatments = [t.name for t in config.treatments]
     inputs = [
         MetricInput(
             name=m,
             desired_change=goals[m].desired_change,
-            looks={t: looks.series[(m, t)] for t in treatments},
+            looks={t: _arm_looks(looks, goals[m], t) for t in treatments},
+            metric_type=goals[m].metric_type,
+            role=role_of[m],
+            goal=goals[m].goal,
         )
         for m in metrics
     ]
     weights = {t: float(w) for t, w in config.treatment_weights.items()}
-    return analyse(inputs, config.control_treatment, treatments, settings_of(experiment), weights)
+    return analyse(
+        inputs, config.control_treatment, treatments, settings_of(experiment, gate), weights
+    )
+
+
+def exposure_health(experiment: Experiment, looks: Looks) -> dict[str, Any]:
+    """Assignment without exposure and multiple exposures (``health.py``)."""
+    config = experiment.config
+    treatments = [t.name for t in config.treatments]
+    first = config.metric_goals[0]
+
+    def last_n(name: str, t: str) -> int:
+        series = looks.series.get((name, t))
+        return series[-1].n if series else 0
+
+    return health.exposure_checks(
+        treatments,
+        {t: last_n(ASSIGNED, t) for t in treatments},
+        {t: exposed_count(looks, first, t) for t in treatments},
+        {t: last_n(CROSSED, t) for t in treatments},
+        config.exposure is not None,
+    )
+
+
+def gate_content(gate: Gate | None) -> dict[str, Any]:
+    if gate is None:
+        return {"passed": True, "message": "no gate applies"}
+    return {"passed": gate.passed, "message": gate.message}
 
 
 def _interval(interval: Interval) -> list[float]:
@@ -174,7 +284,9 @@ def _means(look: Look) -> dict[str, Any]:
     }
 
 
-def bayes_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
+def bayes_content(
+    comparison: Comparison, analysis: Analysis, exposure: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     b = comparison.bayes
     last = comparison.looks[-1]
     prior = analysis.settings.prior
@@ -215,9 +327,29 @@ def bayes_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
             "pValue": finite(analysis.srm.p_value),
             "mismatch": analysis.srm.mismatch,
         }
-    content["healthChecks"] = {"preExposureBalance": balance_content(comparison.balance)}
+    content["metricType"] = comparison.metric_type.value
+    content["role"] = comparison.role.value
+    content["healthChecks"] = comparison_health(comparison, analysis, exposure)
     content["summary"] = summary_content(comparison, analysis)
     return content
+
+
+def comparison_health(
+    comparison: Comparison, analysis: Analysis, exposure: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Every health check that bears on one comparison, each with what it means."""
+    checks: dict[str, Any] = {
+        "preExposureBalance": balance_content(comparison.balance),
+        "minimumData": gate_content(analysis.gates.get(comparison.metric)),
+    }
+    if analysis.srm is not None:
+        checks["sampleRatioMismatch"] = {
+            "pValue": finite(analysis.srm.p_value),
+            "mismatch": analysis.srm.mismatch,
+        }
+    if exposure is not None:
+        checks.update(exposure)
+    return checks
 
 
 def summary_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any]:
@@ -225,11 +357,24 @@ def summary_content(comparison: Comparison, analysis: Analysis) -> dict[str, Any
     recomputing (``stats/badges.py``)."""
     last = comparison.looks[-1]
     alpha = 1 - analysis.settings.confidence
-    earned = badges(last.adjusted_p_value, alpha, last.absolute.estimate)
-    return {
+    earned = badges(
+        last.adjusted_p_value,
+        alpha,
+        last.absolute.estimate,
+        mean=last.raw_treatment.mean,
+        goal=comparison.goal,
+    )
+    out: dict[str, Any] = {
+        "role": comparison.role.value,
         "badges": [b.value for b in earned],
         "desiredDirection": good(earned, comparison.bayes.desired_change),
     }
+    if comparison.goal is not None:
+        out["goal"] = comparison.goal
+        out["goalMet"] = goal_met(earned, comparison.bayes.desired_change)
+    if comparison.role is MetricRole.GUARDRAIL:
+        out["degraded"] = comparison.degraded
+    return out
 
 
 def balance_content(balance: Balance) -> dict[str, Any]:
@@ -260,6 +405,7 @@ def evidently_results(
     treatments: Sequence[str],
     result_stats: Sequence[str],
     report_names: Sequence[str],
+    exposure: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     by_treatment = {c.treatment: c for c in analysis.comparisons if c.metric == metric}
@@ -270,7 +416,7 @@ def evidently_results(
                     "metricName": metric,
                     "treatmentName": treatment,
                     "resultStat": "Mean",
-                    "values": [finite(m.mean_y) for m in looks.series[(metric, treatment)]],
+                    "values": [finite(v) for v in mean_series(looks, metric, treatment)],
                 }
             )
         comparison = by_treatment.get(treatment)
@@ -314,7 +460,7 @@ def evidently_results(
                         "treatmentName": treatment,
                         "reportName": "BayesianInference",
                         "content": serialization.dumps(
-                            bayes_content(comparison, analysis)
+                            bayes_content(comparison, analysis, exposure)
                         ).decode(),
                     }
                 )
@@ -399,11 +545,19 @@ def full_analysis(
     daily_entities: float | None,
     as_of: datetime | None,
 ) -> dict[str, Any]:
-    """Everything, for the console and scripts: raw and adjusted p-values, power, run time."""
+    """Everything, for the console and scripts: raw and adjusted p-values, power, run time.
+
+    A comparison whose metric has not passed its minimum-data gate keeps its counts and
+    means, and says why it has no p-value, interval, Bayesian report or badge yet."""
     settings = analysis.settings
     goals = {g.definition.name: g for g in experiment.config.metric_goals}
+    exposure = exposure_health(experiment, looks)
     comparisons = []
     for c in analysis.comparisons:
+        gate = analysis.gates.get(c.metric)
+        if gate is not None and not gate.passed:
+            comparisons.append(_gated(c, analysis, looks, exposure))
+            continue
         last = c.looks[-1]
         pooled_variance = (last.control.variance + last.treatment.variance) / 2
         n_per_arm = min(last.control.n, last.treatment.n)
@@ -428,8 +582,10 @@ def full_analysis(
                 "theta": last.cuped_theta,
                 "varianceReduction": finite(last.variance_reduction),
             },
-            "bayes": bayes_content(c, analysis),
-            "healthChecks": {"preExposureBalance": balance_content(c.balance)},
+            "metricType": c.metric_type.value,
+            "role": c.role.value,
+            "bayes": bayes_content(c, analysis, exposure),
+            "healthChecks": comparison_health(c, analysis, exposure),
             "summary": summary_content(c, analysis),
             "series": [
                 {
@@ -478,5 +634,26 @@ def full_analysis(
             "pValue": finite(analysis.srm.p_value),
             "mismatch": analysis.srm.mismatch,
         },
+        "healthChecks": exposure,
         "comparisons": comparisons,
+    }
+
+
+def _gated(
+    c: Comparison, analysis: Analysis, looks: Looks, exposure: Mapping[str, Any]
+) -> dict[str, Any]:
+    last = c.looks[-1]
+    return {
+        "metric": c.metric,
+        "treatment": c.treatment,
+        "metricType": c.metric_type.value,
+        "role": c.role.value,
+        "gated": True,
+        "control": {"n": last.raw_control.n, "mean": finite(last.raw_control.mean)},
+        "treatmentStats": {"n": last.raw_treatment.n, "mean": finite(last.raw_treatment.mean)},
+        "conversions": {
+            "control": looks.conversions[(c.metric, analysis.control)][-1],
+            "treatment": looks.conversions[(c.metric, c.treatment)][-1],
+        },
+        "healthChecks": comparison_health(c, analysis, exposure),
     }
