@@ -49,11 +49,15 @@ class ProcessorConfig:
 
 def _metric_plan(goal: MetricGoal) -> MetricPlan:
     cap = goal.cap.value if goal.cap is not None and goal.cap.kind is CapKind.ABSOLUTE else None
+    percentile = (
+        goal.cap.value if goal.cap is not None and goal.cap.kind is CapKind.PERCENTILE else None
+    )
     formula = goal.formula
     return MetricPlan(
         goal.definition.name,
         goal.metric_type,
         cap,
+        percentile,
         1 + len(goal.funnel_steps) if goal.metric_type is MetricType.FUNNEL else 0,
         (formula.numerator, formula.denominator) if formula is not None else None,
         formula.operator if formula is not None else None,

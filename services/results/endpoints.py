@@ -16,6 +16,7 @@ from shared.domain import queries
 from shared.domain.cells import (
     ASSIGNED,
     CROSSED,
+    OVER,
     Cell,
     CellKey,
     Cumulative,
@@ -24,6 +25,7 @@ from shared.domain.cells import (
 )
 from shared.domain.experiment import Experiment
 from shared.domain.stats.sums import InconsistentSums
+from shared.domain.stats.vocabulary import CapKind
 from shared.edge.app import Call
 from shared.errors import InternalServerException, ValidationException
 from shared.follower import ConfigFollower
@@ -151,9 +153,18 @@ def _collect_looks(
     bucket_seconds = source.bucket_seconds.get(key, settings.bucket_seconds)
     times = report.look_times(*window, _period(period, bucket_seconds))
     treatments = [t.name for t in experiment.config.treatments]
-    # The reserved counts ride along for the exposure health checks.
-    names = [*metrics, ASSIGNED, CROSSED]
-    return report.collect(source.cells(key), names, treatments, times, bucket_seconds)
+    # The reserved counts ride along for the exposure health checks and absolute caps.
+    goals = experiment.config.metric_goals
+    over = [g.definition.name + OVER for g in goals if g.cap and g.cap.kind is CapKind.ABSOLUTE]
+    names = [*metrics, ASSIGNED, CROSSED, *over]
+    cells = source.cells(key)
+    looks = report.collect(cells, names, treatments, times, bucket_seconds)
+    percentiles = {
+        g.definition.name: g.cap.value
+        for g in goals
+        if g.cap is not None and g.cap.kind is CapKind.PERCENTILE
+    }
+    return report.with_caps(looks, cells, percentiles, treatments, bucket_seconds)
 
 
 def _gate_settings(call: Call) -> report.GateSettings:
@@ -234,6 +245,7 @@ def get_experiment_results(call: Call) -> Any:
         req.resultStats or ["BaseStat", "TreatmentEffect", "ConfidenceInterval", "PValue"],
         req.reportNames or [],
         report.exposure_health(experiment, looks),
+        report.cap_report(experiment, looks),
     )
     return body
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from services.results import health
 from shared import serialization
-from shared.domain.cells import ASSIGNED, CROSSED, Cell, CellKey, cumulative_series
+from shared.domain.cells import (
+    ASSIGNED,
+    CROSSED,
+    OVER,
+    Cell,
+    CellKey,
+    cumulative_series,
+    split_binned,
+)
 from shared.domain.events import AnalysisConfig, MetricGoal
 from shared.domain.experiment import Experiment
 from shared.domain.stats import power as fixed_power
@@ -30,12 +38,15 @@ from shared.domain.stats.analysis import (
 from shared.domain.stats.badges import badges, goal_met, good
 from shared.domain.stats.balance import Balance
 from shared.domain.stats.bayes import NormalPrior
+from shared.domain.stats.capping import Cap, cap_of, capped
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.gates import Gate
+from shared.domain.stats.sums import EMPTY, PowerSums
 from shared.domain.stats.vector_sums import CoMatrix, VectorSums
 from shared.domain.stats.vocabulary import (
     Alternative,
     AnalysisMethod,
+    CapKind,
     Effect,
     EffectScale,
     FormulaOperator,
@@ -65,6 +76,11 @@ class Looks:
     conversions: Mapping[tuple[str, str], tuple[int, ...]]
     # Ratio metrics: the (m, d, m_pre, d_pre) co-moments per look; None where no cell held one.
     matrices: Mapping[tuple[str, str], tuple[CoMatrix | None, ...]] = field(default_factory=dict)
+    # Percentile-capped metrics: the cap at each look, and each arm's capped co-moments and
+    # number of entities the cap moved, per look.
+    caps: Mapping[str, tuple[Cap | None, ...]] = field(default_factory=dict)
+    capped: Mapping[tuple[str, str], tuple[CoMoments, ...]] = field(default_factory=dict)
+    touched: Mapping[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
 
 
 def look_times(start: float, end: float, period: int) -> tuple[float, ...]:
@@ -106,6 +122,69 @@ def collect(
         if any(c.matrix is not None for c in cumulative):
             matrices[arm] = tuple(c.matrix for c in cumulative)
     return Looks(tuple(times), series, conversions, matrices)
+
+
+def _running_sums(cells: Mapping[int, Cell], cutoffs: Sequence[int]) -> list[PowerSums]:
+    """The exact sums of the buckets below each cutoff."""
+    ordered = sorted(cells.items())
+    total = EMPTY
+    i = 0
+    out: list[PowerSums] = []
+    for cutoff in cutoffs:
+        while i < len(ordered) and ordered[i][0] < cutoff:
+            total = total + ordered[i][1].sums
+            i += 1
+        out.append(total)
+    return out
+
+
+def with_caps(
+    looks: Looks,
+    cells: Mapping[CellKey, Cell],
+    percentiles: Mapping[str, float],
+    treatments: Sequence[str],
+    bucket_seconds: int,
+) -> Looks:
+    """The looks with each percentile-capped metric's cap and capped co-moments
+    (``stats/capping.py``), from the cells of its bins: one pass over them, then per look a
+    pass over the bins, never over events."""
+    if not percentiles:
+        return looks
+    cutoffs = [math.ceil(t / bucket_seconds) for t in looks.times]
+    per_bin: dict[tuple[str, str, int], dict[int, Cell]] = {}
+    for (name, treatment, bucket), cell in cells.items():
+        found = split_binned(name)
+        if found is not None and found[0] in percentiles:
+            per_bin.setdefault((found[0], treatment, found[1]), {})[bucket] = cell
+    series = {key: _running_sums(mine, cutoffs) for key, mine in per_bin.items()}
+    caps: dict[str, tuple[Cap | None, ...]] = {}
+    capped_series: dict[tuple[str, str], tuple[CoMoments, ...]] = {}
+    touched: dict[tuple[str, str], tuple[int, ...]] = {}
+    for metric, percentile in percentiles.items():
+        mine = {k: v for k, v in series.items() if k[0] == metric}
+        metric_caps: list[Cap | None] = []
+        arms: dict[str, list[CoMoments]] = {t: [] for t in treatments}
+        moved: dict[str, list[int]] = {t: [] for t in treatments}
+        for i in range(len(cutoffs)):
+            counts: dict[int, int] = {}
+            for (_, _, key), cumulative in mine.items():
+                counts[key] = counts.get(key, 0) + cumulative[i].n
+            cap = cap_of(counts, percentile)
+            metric_caps.append(cap)
+            for t in treatments:
+                bins = {key: c[i] for (_, arm, key), c in mine.items() if arm == t}
+                if cap is None:
+                    arms[t].append(CoMoments())
+                    moved[t].append(0)
+                    continue
+                total, count = capped(bins, cap)
+                arms[t].append(total.comoments())
+                moved[t].append(count)
+        caps[metric] = tuple(metric_caps)
+        for t in treatments:
+            capped_series[(metric, t)] = tuple(arms[t])
+            touched[(metric, t)] = tuple(moved[t])
+    return replace(looks, caps=caps, capped=capped_series, touched=touched)
 
 
 # GrowthBook's proper prior on the relative lift: Normal(0, 0.3^2).
@@ -179,6 +258,8 @@ _NO_RATIO = VectorSums.zero(4).comatrix()
 
 def _arm_looks(looks: Looks, goal: MetricGoal, treatment: str) -> Sequence[CoMoments | CoMatrix]:
     metric = goal.definition.name
+    if (metric, treatment) in looks.capped:
+        return looks.capped[(metric, treatment)]
     if not is_ratio(goal):
         return looks.series[(metric, treatment)]
     found = looks.matrices.get((metric, treatment))
@@ -247,6 +328,32 @@ def exposure_health(experiment: Experiment, looks: Looks) -> dict[str, Any]:
     )
 
 
+def cap_report(experiment: Experiment, looks: Looks) -> dict[str, dict[str, Any]]:
+    """Per capped metric: the cap used at the last look and how many entities it moved, per
+    treatment."""
+    treatments = [t.name for t in experiment.config.treatments]
+    out: dict[str, dict[str, Any]] = {}
+    for g in experiment.config.metric_goals:
+        metric, cap = g.definition.name, g.cap
+        if cap is None:
+            continue
+        if cap.kind is CapKind.ABSOLUTE:
+            out[metric] = {
+                "kind": cap.kind.value,
+                "value": cap.value,
+                "touched": {t: looks.conversions[(metric + OVER, t)][-1] for t in treatments},
+            }
+            continue
+        used = looks.caps.get(metric, (None,))[-1]
+        out[metric] = {
+            "kind": cap.kind.value,
+            "percentile": cap.value,
+            "value": None if used is None else finite(used.value),
+            "touched": {t: looks.touched.get((metric, t), (0,))[-1] for t in treatments},
+        }
+    return out
+
+
 def gate_content(gate: Gate | None) -> dict[str, Any]:
     if gate is None:
         return {"passed": True, "message": "no gate applies"}
@@ -285,7 +392,10 @@ def _means(look: Look) -> dict[str, Any]:
 
 
 def bayes_content(
-    comparison: Comparison, analysis: Analysis, exposure: Mapping[str, Any] | None = None
+    comparison: Comparison,
+    analysis: Analysis,
+    exposure: Mapping[str, Any] | None = None,
+    caps: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     b = comparison.bayes
     last = comparison.looks[-1]
@@ -329,6 +439,8 @@ def bayes_content(
         }
     content["metricType"] = comparison.metric_type.value
     content["role"] = comparison.role.value
+    if caps and comparison.metric in caps:
+        content["cap"] = caps[comparison.metric]
     content["healthChecks"] = comparison_health(comparison, analysis, exposure)
     content["summary"] = summary_content(comparison, analysis)
     return content
@@ -406,6 +518,7 @@ def evidently_results(
     result_stats: Sequence[str],
     report_names: Sequence[str],
     exposure: Mapping[str, Any] | None = None,
+    caps: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     by_treatment = {c.treatment: c for c in analysis.comparisons if c.metric == metric}
@@ -460,7 +573,7 @@ def evidently_results(
                         "treatmentName": treatment,
                         "reportName": "BayesianInference",
                         "content": serialization.dumps(
-                            bayes_content(comparison, analysis, exposure)
+                            bayes_content(comparison, analysis, exposure, caps)
                         ).decode(),
                     }
                 )
@@ -552,6 +665,7 @@ def full_analysis(
     settings = analysis.settings
     goals = {g.definition.name: g for g in experiment.config.metric_goals}
     exposure = exposure_health(experiment, looks)
+    caps = cap_report(experiment, looks)
     comparisons = []
     for c in analysis.comparisons:
         gate = analysis.gates.get(c.metric)
@@ -584,9 +698,10 @@ def full_analysis(
             },
             "metricType": c.metric_type.value,
             "role": c.role.value,
-            "bayes": bayes_content(c, analysis, exposure),
+            "bayes": bayes_content(c, analysis, exposure, caps),
             "healthChecks": comparison_health(c, analysis, exposure),
             "summary": summary_content(c, analysis),
+            **({"cap": caps[c.metric]} if c.metric in caps else {}),
             "series": [
                 {
                     "time": t,

@@ -35,10 +35,11 @@ treatments.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shared.domain.entity import EntityState, Rules
+from shared.domain.stats.capping import bin_of
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.sums import EMPTY, PowerSums
 from shared.domain.stats.vector_sums import CoMatrix, VectorSums
@@ -54,6 +55,8 @@ RATIO_DIMENSION = 4
 # Reserved cell names (a metric name cannot hold U+0000: the edge refuses it).
 ASSIGNED = "\x00assigned"
 CROSSED = "\x00crossed"
+BINNED = "\x00bin:"
+OVER = "\x00over"  # suffix: entities whose number an absolute cap lowered
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,8 @@ class MetricPlan:
     name: str
     kind: MetricType = MetricType.SUM
     cap: float | None = None  # an absolute cap on the entity's number (and covariate)
+    # A percentile cap: the cells also keep each point in its bin (``binned_name``).
+    percentile: float | None = None
     steps: int = 0  # a funnel's number of steps
     parts: tuple[str, str] | None = None  # a formula's numerator and denominator
     operator: FormulaOperator | None = None
@@ -94,6 +99,17 @@ class CellPlan:
 
     def metric(self, name: str) -> MetricPlan | None:
         return next((m for m in self.metrics if m.name == name), None)
+
+
+def binned_name(metric: str, y: float) -> str:
+    """The cell name of a percentile-capped metric's points whose y falls in one bin."""
+    return f"{metric}{BINNED}{bin_of(y)}"
+
+
+def split_binned(name: str) -> tuple[str, int] | None:
+    """(metric, bin key) of a binned cell name; None for any other name."""
+    metric, sep, key = name.partition(BINNED)
+    return (metric, int(key)) if sep else None
 
 
 def timeline(
@@ -270,6 +286,24 @@ def ratio_timeline(
     return tuple(points)
 
 
+def over_timeline(
+    state: EntityState, metric: MetricPlan, plan: CellPlan, bucket_seconds: int
+) -> tuple[Point, ...]:
+    """y = 1 while the entity's uncapped number is above the metric's absolute cap: its cells'
+    conversions count the entities the cap touched."""
+    assert metric.cap is not None
+    cap = metric.cap
+    raw = scalar_timeline(state, replace(metric, cap=None), plan, bucket_seconds)
+    points: list[Point] = []
+    for bucket, _, y in raw:
+        over = 1.0 if y > cap else 0.0
+        if points:
+            _append(points, bucket, 0.0, over)
+        else:
+            points.append((bucket, 0.0, over))
+    return tuple(points)
+
+
 def count_timeline(
     state: EntityState, name: str, plan: CellPlan, bucket_seconds: int
 ) -> tuple[Point, ...]:
@@ -361,14 +395,16 @@ def apply_timeline(
     points: Sequence[Point],
     sign: int,
     start: int = 0,
+    binned: bool = False,
 ) -> set[CellKey]:
     """Apply (sign=+1) or undo (sign=-1) one timeline from point ``start`` on; returns the
-    cells touched."""
+    cells touched. ``binned``: into the cells of each point's bin of y instead (each bin's
+    cumulative sum then holds exactly the points whose current y lies in it)."""
     touched: set[CellKey] = set()
     for b, i, entry_sign in delta_representation(points, start):
-        key = (metric, treatment, b)
-        cell = _cell(cells, key)
         _, x, y = points[i]
+        key = (binned_name(metric, y) if binned else metric, treatment, b)
+        cell = _cell(cells, key)
         one = PowerSums.point(x, y)
         direction = sign * entry_sign
         cell.sums = cell.sums + one if direction > 0 else cell.sums - one
@@ -406,6 +442,7 @@ def _move(
     before: EntityState | None,
     after: EntityState,
     vector: bool,
+    binned: bool = False,
 ) -> set[CellKey]:
     old_treatment = before.treatment if before is not None else None
     if old == new and old_treatment == after.treatment:
@@ -414,12 +451,17 @@ def _move(
     # (entry i depends on points i and i-1 only), so only what follows moves: a new
     # event touches its own bucket, not the entity's whole history.
     start = shared_prefix(old, new) if old_treatment == after.treatment else 0
-    apply = apply_vector_timeline if vector else apply_timeline
     touched: set[CellKey] = set()
+    if vector:
+        if old and old_treatment is not None:
+            touched |= apply_vector_timeline(cells, name, old_treatment, old, -1, start)
+        if new and after.treatment is not None:
+            touched |= apply_vector_timeline(cells, name, after.treatment, new, +1, start)
+        return touched
     if old and old_treatment is not None:
-        touched |= apply(cells, name, old_treatment, old, -1, start)
+        touched |= apply_timeline(cells, name, old_treatment, old, -1, start, binned)
     if new and after.treatment is not None:
-        touched |= apply(cells, name, after.treatment, new, +1, start)
+        touched |= apply_timeline(cells, name, after.treatment, new, +1, start, binned)
     return touched
 
 
@@ -441,6 +483,13 @@ def contribute(
             old = scalar_timeline(before, metric, plan, bucket_seconds) if before else ()
             new = scalar_timeline(after, metric, plan, bucket_seconds)
             touched |= _move(cells, metric.name, old, new, before, after, vector=False)
+            if metric.percentile is not None:
+                touched |= _move(cells, metric.name, old, new, before, after, False, True)
+            if metric.cap is not None:
+                old_o = over_timeline(before, metric, plan, bucket_seconds) if before else ()
+                new_o = over_timeline(after, metric, plan, bucket_seconds)
+                name = metric.name + OVER
+                touched |= _move(cells, name, old_o, new_o, before, after, vector=False)
     for name in (ASSIGNED, CROSSED):
         old = count_timeline(before, name, plan, bucket_seconds) if before else ()
         new = count_timeline(after, name, plan, bucket_seconds)

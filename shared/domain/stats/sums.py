@@ -107,6 +107,23 @@ class PowerSums:
     def __sub__(self, other: PowerSums) -> PowerSums:
         return self + (-other)
 
+    def with_y(self, c: float) -> PowerSums:
+        """The exact sums of the same points with every y replaced by ``c``: what winsorizing
+        a group of points above a cap leaves (``stats/capping.py``)."""
+        pc, ec = _dyadic(c)
+        k = max(self.scale, ec)
+        up = k - self.scale
+        lift = k - ec
+        return _canonical(
+            self.n,
+            k,
+            self.sx << up,
+            (self.n * pc) << lift,
+            self.sxx << (2 * up),
+            (self.n * pc * pc) << (2 * lift),
+            (pc * self.sx) << (2 * k - ec - self.scale),
+        )
+
     def comoments(self) -> CoMoments:
         """n, means, M2 of x and y and C_xy, each the correctly rounded exact value.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -18,6 +18,7 @@ from services.processor.join import entity_key, fold
 from shared.domain.cells import (
     ASSIGNED,
     CROSSED,
+    OVER,
     Cell,
     CellKey,
     contribute,
@@ -37,6 +38,7 @@ from shared.domain.events import (
 )
 from shared.domain.experiment import Experiment
 from shared.domain.observations import EXPOSURE, metric_specs, observe
+from shared.domain.stats.capping import GAMMA
 from shared.domain.stats.vocabulary import CapKind, FormulaOperator, MetricType
 from shared.streams import Exposure, Observed
 
@@ -324,3 +326,36 @@ def test_an_exposure_that_moves_earlier_takes_its_window_along_by_whole_buckets(
     earlier = state.with_seen(600, rules)
     assert earlier.exposed_at == 600.0
     assert earlier.history("first_hour").after == ()
+
+
+def test_caps_through_the_cells_equal_winsorizing_the_raw_numbers() -> None:
+    from services.results import report  # the results side reads what the processor wrote
+
+    percentile = goal("p99", MetricType.SUM, clicked("buy"), cap=MetricCap(CapKind.PERCENTILE, 90))
+    absolute = goal("a25", MetricType.SUM, clicked("buy"), cap=MetricCap(CapKind.ABSOLUTE, 25.0))
+    x = experiment(None)
+    x = replace(x, config=replace(x.config, metric_goals=(percentile, absolute)))
+    rng = random.Random(5)
+    truths = {f"u{i}": story(rng) for i in range(300)}
+    cells, _ = fold_all(x, truths, seed=3)
+    raw: dict[str, list[float]] = {"c": [], "t": []}
+    for truth in truths.values():
+        exposed = exposure_second(truth, False)
+        assert exposed is not None
+        raw[truth.treatment].append(numbers(truth, exposed)["revenue"][1])
+    names = ["p99", "a25", "a25" + OVER]
+    looks = report.collect(cells, names, ["c", "t"], [1e9], BUCKET)
+    looks = report.with_caps(looks, cells, {"p99": 90.0}, ["c", "t"], BUCKET)
+    cap = looks.caps["p99"][-1]
+    assert cap is not None
+    pooled = np.array(raw["c"] + raw["t"])
+    exact = np.sort(pooled)[int(np.ceil(0.9 * pooled.size)) - 1]
+    assert exact <= cap.value <= max(exact * GAMMA, exact)
+    for t in ("c", "t"):
+        y = np.array(raw[t])
+        m = looks.capped[("p99", t)][-1]
+        assert m.mean_y == pytest.approx(np.minimum(y, cap.value).mean(), rel=1e-12)
+        assert m.variance_y == pytest.approx(np.minimum(y, cap.value).var(ddof=1), rel=1e-9)
+        assert looks.touched[("p99", t)][-1] == int((y > cap.value).sum())
+        assert looks.conversions[("a25" + OVER, t)][-1] == int((y > 25.0).sum())
+        assert looks.series[("a25", t)][-1].mean_y == pytest.approx(np.minimum(y, 25.0).mean())
