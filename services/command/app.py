@@ -62,6 +62,7 @@ HANDLERS = {
     # Beyond Evidently's model (seed 004 and the audit log); boto3 never calls these.
     "DeclareWinner": ex.declare_winner,
     "ArchiveExperiment": ex.archive_experiment,
+    "ListLabExperiments": ex.list_lab_experiments,
     "GetResourceHistory": ta.resource_history,
     **LOCAL_HANDLERS,
 }

@@ -32,6 +32,7 @@ from shared.domain.events import (
     AppConfigResource,
     DataDelivery,
     ExperimentConfig,
+    ExposureEvent,
     LaunchConfig,
     LaunchGroup,
     MetricDefinition,
@@ -40,7 +41,7 @@ from shared.domain.events import (
     TagsChanged,
     Treatment,
 )
-from shared.domain.experiment import Experiment
+from shared.domain.experiment import DEFAULT_LAB, DEFAULT_SUBJECT_TYPE, Experiment
 from shared.domain.feature import Feature
 from shared.domain.launch import TOTAL_WEIGHT, Launch
 from shared.domain.patterns import compile_pattern
@@ -154,6 +155,13 @@ class ExperimentChanges:
     remove_segment: bool = False
     analysis: AnalysisChanges | None = None
     sticky_assignment: bool | None = None
+    exposure: ExposureEvent | None = None
+    remove_exposure: bool = False
+    # Seed 004's fields; an empty hypothesis clears it, links replace the whole map.
+    hypothesis: str | None = None
+    links: Mapping[str, str] | None = None
+    subject_type: str | None = None
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,6 +615,11 @@ class ControlPlane:
                 segment=settings.segment,
                 analysis=(settings.analysis or AnalysisChanges()).applied_to(AnalysisConfig()),
                 sticky_assignment=_pick(settings.sticky_assignment, True),
+                exposure=settings.exposure,
+                hypothesis=settings.hypothesis,
+                links=dict(settings.links or {}),
+                subject_type=_pick(settings.subject_type, DEFAULT_SUBJECT_TYPE),
+                parent_id=_pick(settings.parent_id, DEFAULT_LAB),
             )
             return experiment_agg.create_experiment(
                 existing,
@@ -644,11 +657,31 @@ class ControlPlane:
             and (include_archived or not x.archived)
         ]
 
+    def list_lab_experiments(
+        self,
+        lab: str,
+        readable: Callable[[str], bool] | None = None,
+        include_archived: bool = False,
+    ) -> list[Experiment]:
+        """Seed 004: the experiments whose parentId is ``lab`` (any case), in the projects
+        ``readable`` allows (all without it); archived ones only if asked for, as
+        ListExperiments."""
+        chosen = queries.lab_experiments(self.view, experiment_agg.lab_id(lab))
+        return [
+            x
+            for x in chosen
+            if (readable is None or readable(x.project)) and (include_archived or not x.archived)
+        ]
+
     async def update_experiment(
         self, project: str, name: str, changes: ExperimentChanges, context: Context = Context()
     ) -> Experiment:
         if changes.remove_segment and changes.segment:
             raise Invalid("give segment or removeSegment, not both", field="removeSegment")
+        if changes.remove_exposure and changes.exposure:
+            raise Invalid(
+                "give exposureEvent or removeExposureEvent, not both", field="removeExposureEvent"
+            )
 
         def decide(experiment: Experiment, now: datetime) -> Sequence[object]:
             old = experiment.config
@@ -674,6 +707,11 @@ class ControlPlane:
                 segment=segment,
                 analysis=(changes.analysis or AnalysisChanges()).applied_to(old.analysis),
                 sticky_assignment=_pick(changes.sticky_assignment, old.sticky_assignment),
+                exposure=None if changes.remove_exposure else _pick(changes.exposure, old.exposure),
+                hypothesis=_pick(changes.hypothesis, old.hypothesis),
+                links=dict(_pick(changes.links, old.links)),
+                subject_type=_pick(changes.subject_type, old.subject_type),
+                parent_id=_pick(changes.parent_id, old.parent_id),
             )
             return experiment_agg.update_experiment(
                 experiment,

@@ -11,7 +11,9 @@ key. A key has one scope:
   PutProjectEvents.
 
 Any scope may be limited to named projects; a request about no project (ListProjects,
-CreateProject, ListSegments, ...) is then refused, since it could reach the others.
+CreateProject, ListSegments, ...) is then refused, since it could reach the others. A
+listing across projects (a lab's experiments) is the exception: it answers such a key
+with its projects' items only.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ DATA_OPERATIONS = frozenset({"EvaluateFeature", "BatchEvaluateFeature", "PutProj
 # Reads: results, analyses and aggregates are all named Get*; metrics carry resource names.
 _READ_PREFIXES = ("Get", "List")
 _READS = frozenset({"Metrics"})
+# About no one project, and answered with only the items of the projects a key reaches.
+ACROSS_PROJECTS = frozenset({"ListLabExperiments"})
 # Answered to anyone: liveness, readiness and the API's own description hold no data.
 PUBLIC_OPERATIONS = frozenset({"Healthz", "Readyz", "OpenApi"})
 
@@ -85,6 +89,12 @@ class AccessKey:
         """Whether this key may call ``operation`` about ``project`` (None: no project)."""
         if not self.active or operation_class(operation) not in ALLOWED[self.scope]:
             return False
+        if project is None and operation in ACROSS_PROJECTS:
+            return True
+        return self.reaches(project)
+
+    def reaches(self, project: str | None) -> bool:
+        """Whether this key's projects include ``project`` (None: no project)."""
         if not self.projects:
             return True
         return project is not None and project in self.projects

@@ -8,6 +8,7 @@ hidden from listings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,10 +23,13 @@ from shared.domain.events import (
     ExperimentStopped,
     ExperimentUpdated,
     ExperimentWinnerDeclared,
+    ExposureEvent,
+    MetricGoal,
     TagsChanged,
 )
 from shared.domain.feature import Feature
-from shared.domain.metrics import check_metric_definitions
+from shared.domain.metrics import MAX_EVENT_PATTERN_LENGTH, check_metric_goals, roles
+from shared.domain.patterns import compile_pattern
 from shared.domain.resources import ResourceKind, ResourceRef
 from shared.domain.stats.vocabulary import AnalysisMethod, CorrectionName
 from shared.domain.values import ENDED, EVERYONE, EndedReason, Status
@@ -37,6 +41,18 @@ MAX_CUPED_WINDOW_DAYS = 365
 CORRECTIONS = tuple(c.value for c in CorrectionName)
 # StartExperiment: analysisCompleteTime "must be no more than 30 days after the experiment starts".
 MAX_DURATION = timedelta(days=30)
+# Seed 004's experiment fields.
+MAX_HYPOTHESIS_LENGTH = 2048
+MAX_LINKS = 20
+MAX_LINK_KEY_LENGTH = 64
+MAX_LINK_VALUE_LENGTH = 2048
+# Seed 004: an id is "case insensitive and consist of alphanumeric characters, '-', '_'
+# or '.'", "stored and displayed in UPPERCASE"; 127 characters, as Evidently's names.
+_SEED_ID = re.compile(r"[A-Za-z0-9._-]{1,127}")
+# MetricDefinitionConfig's entityIdKey (botocore's JsonPath): 1 to 256 characters.
+MAX_ENTITY_ID_KEY_LENGTH = 256
+DEFAULT_SUBJECT_TYPE = "ANY"
+DEFAULT_LAB = "DEFAULT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +139,7 @@ def check_config(
             )
     if not 1 <= len(config.metric_goals) <= 3:
         raise Invalid("an experiment has 1 to 3 metricGoals", field="metricGoals")
-    check_metric_definitions([g.definition for g in config.metric_goals], "metricGoals")
+    check_metric_goals(config.metric_goals, "metricGoals")
     if config.control_treatment not in names:
         raise Invalid(
             f"controlTreatmentName {config.control_treatment!r} is not a treatment",
@@ -165,6 +181,101 @@ def check_config(
             f"cupedWindowDays is between 1 and {MAX_CUPED_WINDOW_DAYS}",
             field="analysisConfig.cupedWindowDays",
         )
+    if config.exposure is not None:
+        _check_exposure(config.exposure)
+    _check_seed_fields(config)
+
+
+def _check_exposure(exposure: ExposureEvent) -> None:
+    if not exposure.event_pattern:
+        raise Invalid("exposureEvent needs an eventPattern", field="exposureEvent.eventPattern")
+    compile_pattern(
+        exposure.event_pattern,
+        field="exposureEvent.eventPattern",
+        max_length=MAX_EVENT_PATTERN_LENGTH,
+    )
+    if not 1 <= len(exposure.entity_id_key) <= MAX_ENTITY_ID_KEY_LENGTH:
+        raise Invalid(
+            f"exposureEvent.entityIdKey is 1 to {MAX_ENTITY_ID_KEY_LENGTH} characters",
+            field="exposureEvent.entityIdKey",
+        )
+
+
+def _check_seed_fields(config: ExperimentConfig) -> None:
+    if config.hypothesis is not None and len(config.hypothesis) > MAX_HYPOTHESIS_LENGTH:
+        raise Invalid(
+            f"hypothesis is at most {MAX_HYPOTHESIS_LENGTH} characters", field="hypothesis"
+        )
+    if len(config.links) > MAX_LINKS:
+        raise Invalid(f"an experiment has at most {MAX_LINKS} links", field="links")
+    for key, value in config.links.items():
+        if not 1 <= len(key) <= MAX_LINK_KEY_LENGTH:
+            raise Invalid(
+                f"a links key is 1 to {MAX_LINK_KEY_LENGTH} characters, not {len(key)}",
+                field="links",
+            )
+        if len(value) > MAX_LINK_VALUE_LENGTH:
+            raise Invalid(
+                f"the link {key!r} is longer than {MAX_LINK_VALUE_LENGTH} characters",
+                field=f"links.{key}",
+            )
+    check_seed_id(config.subject_type, "subjectType")
+    check_seed_id(config.parent_id, "parentId")
+
+
+def check_seed_id(value: str, field: str) -> None:
+    if _SEED_ID.fullmatch(value) is None:
+        raise Invalid(
+            f"{field} is 1 to 127 letters, digits, '-', '_' or '.' (seed 004's ids)", field=field
+        )
+
+
+def lab_id(value: str, field: str = "lab") -> str:
+    """A lab's id as stored and displayed: seed 004's ids are case-insensitive, in UPPERCASE."""
+    check_seed_id(value, field)
+    return value.upper()
+
+
+def _normalized(config: ExperimentConfig) -> ExperimentConfig:
+    """The config as stored: seed 004's ids in uppercase, an empty hypothesis as none."""
+    return replace(
+        config,
+        subject_type=config.subject_type.upper(),
+        parent_id=config.parent_id.upper(),
+        hypothesis=config.hypothesis or None,
+    )
+
+
+def _measurement_changes(old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
+    """What a running experiment may not change, because it changes what its stored
+    aggregates mean: the members naming each goal's part, by position."""
+    changed = []
+    if [g.definition for g in old.metric_goals] != [g.definition for g in new.metric_goals] or [
+        g.desired_change for g in old.metric_goals
+    ] != [g.desired_change for g in new.metric_goals]:
+        changed.append("metricGoals")
+    else:
+        old_roles, new_roles = roles(old.metric_goals), roles(new.metric_goals)
+        for i, (a, b) in enumerate(zip(old.metric_goals, new.metric_goals, strict=True)):
+            changed += [f"metricGoals[{i}].{name}" for name in _goal_changes(a, b)]
+            if old_roles[i] != new_roles[i]:
+                changed.append(f"metricGoals[{i}].role")
+    if old.exposure != new.exposure:
+        changed.append("exposureEvent")
+    return changed
+
+
+def _goal_changes(old: MetricGoal, new: MetricGoal) -> list[str]:
+    members = {
+        "metricType": (old.metric_type, new.metric_type),
+        "goal": (old.goal, new.goal),
+        "conversionWindowSeconds": (old.window_seconds, new.window_seconds),
+        "cap": (old.cap, new.cap),
+        "funnelSteps": (old.funnel_steps, new.funnel_steps),
+        "formula": (old.formula, new.formula),
+        "retentionDay": (old.retention_day, new.retention_day),
+    }
+    return [name for name, (a, b) in members.items() if a != b]
 
 
 def _ensure_not_ended(experiment: Experiment, now: datetime) -> None:
@@ -192,7 +303,7 @@ def create_experiment(
     if existing is not None and not existing.deleted:
         raise Conflict(f"experiment {name} already exists in project {project}", name, "Experiment")
     check_config(config, feature, segments)
-    return [ExperimentCreated(now, project, name, config, dict(tags), experiment_id)]
+    return [ExperimentCreated(now, project, name, _normalized(config), dict(tags), experiment_id)]
 
 
 def update_experiment(
@@ -204,6 +315,7 @@ def update_experiment(
     now: datetime,
 ) -> list[ExperimentUpdated]:
     _ensure_not_ended(experiment, now)
+    check_config(config, feature, segments)
     if experiment.status == Status.RUNNING:
         old = experiment.config
         # UpdateExperiment: segment and removeSegment "can't be used if the
@@ -211,22 +323,21 @@ def update_experiment(
         frozen = {
             "segment": old.segment != config.segment,
             "treatments": old.treatments != config.treatments,
-            "metricGoals": old.metric_goals != config.metric_goals,
             "onlineAbConfig.controlTreatmentName": old.control_treatment
             != config.control_treatment,
             # The processor computes every entity's covariate over this window.
             "analysisConfig.cupedWindowDays": old.analysis.cuped_window_days
             != config.analysis.cuped_window_days,
         }
-        changed = [k for k, v in frozen.items() if v]
+        changed = [k for k, v in frozen.items() if v] + _measurement_changes(old, config)
         if changed:
             raise Conflict(
                 f"experiment {experiment.name} is running; {', '.join(changed)} can't change now",
                 experiment.name,
                 "Experiment",
+                field=changed[0],
             )
-    check_config(config, feature, segments)
-    return [ExperimentUpdated(now, config)]
+    return [ExperimentUpdated(now, _normalized(config))]
 
 
 def start_experiment(

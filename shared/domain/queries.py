@@ -88,6 +88,16 @@ def segment_users(view: ConfigView, segment: str) -> set[str]:
     return users | {f"experiment {x.project}/{x.name}" for x in view.segment_experiments(segment)}
 
 
+def lab_experiments(view: ConfigView, lab: str) -> list[Experiment]:
+    """The live experiments of every project whose parent is ``lab`` (seed 004's
+    ``parentId``, stored in uppercase: ``lab`` is given so)."""
+    return [
+        x
+        for (project, _), x in view.experiments.items()
+        if not x.deleted and x.config.parent_id == lab and view.project(project) is not None
+    ]
+
+
 def resources_left(view: ConfigView, project: str) -> int:
     """Features, launches and experiments still in a project (it can't be deleted with any)."""
     return (

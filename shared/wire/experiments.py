@@ -9,13 +9,25 @@ from pydantic import Field
 
 from shared.domain.stats.vocabulary import (
     AnalysisMethod,
+    CapKind,
     CorrectionName,
     DesiredChange,
     EffectScale,
+    FormulaOperator,
+    MetricRole,
+    MetricType,
     PriorKind,
 )
 from shared.domain.values import EndedReason
-from shared.wire.common import Description, ResourceName, Salt, SplitWeight, Tags, WireModel
+from shared.wire.common import (
+    Description,
+    JsonPath,
+    ResourceName,
+    Salt,
+    SplitWeight,
+    Tags,
+    WireModel,
+)
 from shared.wire.metrics import MetricDefinitionConfig
 
 
@@ -26,9 +38,36 @@ class TreatmentConfig(WireModel):
     variation: ResourceName
 
 
+class MetricCap(WireModel):
+    kind: CapKind
+    value: float
+
+
+class MetricFormula(WireModel):
+    operator: FormulaOperator
+    numerator: str
+    denominator: str
+
+
 class MetricGoalConfig(WireModel):
+    """Evidently's goal; the members after ``desiredChange`` are Verdict's (README, "Metric
+    goals and seed 004's fields"): boto3 never sends them; raw HTTP clients may."""
+
     metricDefinition: MetricDefinitionConfig
     desiredChange: DesiredChange | None = None
+    metricType: MetricType | None = None
+    role: MetricRole | None = None
+    goal: float | None = None
+    conversionWindowSeconds: int | None = None
+    cap: MetricCap | None = None
+    funnelSteps: list[str] | None = None
+    formula: MetricFormula | None = None
+    retentionDay: int | None = None
+
+
+class ExposureEvent(WireModel):
+    eventPattern: str
+    entityIdKey: JsonPath
 
 
 class OnlineAbConfig(WireModel):
@@ -65,6 +104,11 @@ class CreateExperimentRequest(WireModel):
     tags: Tags = Field(default_factory=dict)
     analysisConfig: AnalysisConfig | None = None
     stickyAssignment: bool | None = None
+    exposureEvent: ExposureEvent | None = None
+    hypothesis: str | None = None
+    links: dict[str, str] | None = None
+    subjectType: str | None = None
+    parentId: str | None = None
 
 
 class UpdateExperimentRequest(WireModel):
@@ -80,6 +124,12 @@ class UpdateExperimentRequest(WireModel):
     removeSegment: bool | None = None
     analysisConfig: AnalysisConfig | None = None
     stickyAssignment: bool | None = None
+    exposureEvent: ExposureEvent | None = None
+    removeExposureEvent: bool | None = None
+    hypothesis: str | None = None
+    links: dict[str, str] | None = None
+    subjectType: str | None = None
+    parentId: str | None = None
 
 
 class StartExperimentRequest(WireModel):

@@ -6,10 +6,18 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.arn import ArnScheme
-from shared.domain.events import AnalysisConfig, AppConfigResource, DataDelivery, MetricDefinition
+from shared.domain.events import (
+    AnalysisConfig,
+    AppConfigResource,
+    DataDelivery,
+    ExposureEvent,
+    MetricDefinition,
+    MetricGoal,
+)
 from shared.domain.experiment import Experiment
 from shared.domain.feature import Feature
 from shared.domain.launch import Launch
+from shared.domain.metrics import roles
 from shared.domain.project import Project
 from shared.domain.resources import ResourceKind
 from shared.domain.segment import Segment
@@ -229,6 +237,37 @@ def analysis_config(a: AnalysisConfig) -> dict[str, Any]:
     )
 
 
+def metric_goal(g: MetricGoal, role: str) -> dict[str, Any]:
+    cap, formula = g.cap, g.formula
+    return _drop_none(
+        {
+            "metricDefinition": metric_definition(g.definition),
+            "desiredChange": g.desired_change,
+            # Verdict's members: boto3 ignores them. The role with its default applied.
+            "metricType": g.metric_type,
+            "role": role,
+            "goal": g.goal,
+            "conversionWindowSeconds": g.window_seconds,
+            "cap": {"kind": cap.kind, "value": cap.value} if cap else None,
+            "funnelSteps": list(g.funnel_steps) or None,
+            "formula": {
+                "operator": formula.operator,
+                "numerator": formula.numerator,
+                "denominator": formula.denominator,
+            }
+            if formula
+            else None,
+            "retentionDay": g.retention_day,
+        }
+    )
+
+
+def exposure_event(e: ExposureEvent | None) -> dict[str, Any] | None:
+    if e is None:
+        return None
+    return {"eventPattern": e.event_pattern, "entityIdKey": e.entity_id_key}
+
+
 def experiment(x: Experiment, arns: ArnScheme, now: datetime) -> dict[str, Any]:
     c = x.config
     return _drop_none(
@@ -257,11 +296,8 @@ def experiment(x: Experiment, arns: ArnScheme, now: datetime) -> dict[str, Any]:
                 for t in c.treatments
             ],
             "metricGoals": [
-                {
-                    "metricDefinition": metric_definition(g.definition),
-                    "desiredChange": g.desired_change,
-                }
-                for g in c.metric_goals
+                metric_goal(g, role)
+                for g, role in zip(c.metric_goals, roles(c.metric_goals), strict=True)
             ],
             "onlineAbDefinition": {
                 "controlTreatmentName": c.control_treatment,
@@ -278,6 +314,11 @@ def experiment(x: Experiment, arns: ArnScheme, now: datetime) -> dict[str, Any]:
             "endedReason": x.ended_reason,
             "analysisConfig": analysis_config(c.analysis),
             "stickyAssignment": c.sticky_assignment,
+            "exposureEvent": exposure_event(c.exposure),
+            "hypothesis": c.hypothesis,
+            "links": dict(c.links) or None,
+            "subjectType": c.subject_type,
+            "parentId": c.parent_id,
         }
     )
 

@@ -176,6 +176,8 @@ def api(secured: Stack) -> str:
         experiment=["e"],
         segment=[segment],
         resourceArn=arns,
+        # GET /labs/{id}/experiments: the lab of every experiment that names none.
+        id=["DEFAULT"],
     )
     return url
 

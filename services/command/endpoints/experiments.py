@@ -7,8 +7,15 @@ from typing import Any
 from services.command.application import AnalysisChanges, ControlPlane, ExperimentChanges
 from services.command.endpoints.common import application, context, listing, versioned
 from services.command.endpoints.launches import metric_definition
-from shared.domain.events import MetricGoal, Treatment
-from shared.domain.experiment import Experiment
+from shared.domain.events import (
+    ExposureEvent,
+    MetricCap,
+    MetricFormula,
+    MetricGoal,
+    Treatment,
+)
+from shared.domain.experiment import Experiment, lab_id
+from shared.domain.stats.vocabulary import DesiredChange, MetricType
 from shared.edge.app import Call
 from shared.wire import experiments as wire
 from shared.wire import render
@@ -33,6 +40,28 @@ def analysis(config: wire.AnalysisConfig | None) -> AnalysisChanges | None:
     )
 
 
+def metric_goal(g: wire.MetricGoalConfig) -> MetricGoal:
+    cap, formula = g.cap, g.formula
+    return MetricGoal(
+        metric_definition(g.metricDefinition),
+        g.desiredChange or DesiredChange.INCREASE,
+        metric_type=g.metricType or MetricType.SUM,
+        role=g.role,
+        goal=g.goal,
+        window_seconds=g.conversionWindowSeconds,
+        cap=MetricCap(cap.kind, cap.value) if cap else None,
+        funnel_steps=tuple(g.funnelSteps or ()),
+        formula=MetricFormula(formula.operator, formula.numerator, formula.denominator)
+        if formula
+        else None,
+        retention_day=g.retentionDay,
+    )
+
+
+def exposure(event: wire.ExposureEvent | None) -> ExposureEvent | None:
+    return ExposureEvent(event.eventPattern, event.entityIdKey) if event else None
+
+
 def changes(
     req: wire.CreateExperimentRequest | wire.UpdateExperimentRequest, app: ControlPlane
 ) -> ExperimentChanges:
@@ -46,10 +75,7 @@ def changes(
         ),
         metric_goals=None
         if req.metricGoals is None
-        else tuple(
-            MetricGoal(metric_definition(g.metricDefinition), g.desiredChange or "INCREASE")
-            for g in req.metricGoals
-        ),
+        else tuple(metric_goal(g) for g in req.metricGoals),
         control_treatment=ab.controlTreatmentName if ab else None,
         treatment_weights=dict(ab.treatmentWeights) if ab and ab.treatmentWeights else None,
         randomization_salt=req.randomizationSalt,
@@ -58,6 +84,12 @@ def changes(
         remove_segment=bool(getattr(req, "removeSegment", False)),
         analysis=analysis(req.analysisConfig),
         sticky_assignment=req.stickyAssignment,
+        exposure=exposure(req.exposureEvent),
+        remove_exposure=bool(getattr(req, "removeExposureEvent", False)),
+        hypothesis=req.hypothesis,
+        links=req.links,
+        subject_type=req.subjectType,
+        parent_id=req.parentId,
     )
 
 
@@ -103,6 +135,26 @@ async def list_experiments(call: Call) -> Any:
     )
     return listing(
         call, "experiments", chosen, lambda x: x.name, lambda x: body(app, x), default=100
+    )
+
+
+async def list_lab_experiments(call: Call) -> Any:
+    app = application(call)
+    # One lab however its id is spelled, so a page token works for every spelling.
+    lab = lab_id(call.input["lab"])
+    call.input = {**call.input, "lab": lab}
+    key = call.principal.key if call.principal else None
+    chosen = app.list_lab_experiments(
+        lab, key.reaches if key else None, call.input.get("includeArchived", False)
+    )
+    return listing(
+        call,
+        "experiments",
+        chosen,
+        # Names repeat across projects; the pair does not, and orders the pages.
+        lambda x: f"{x.project}/{x.name}",
+        lambda x: body(app, x),
+        default=100,
     )
 
 

@@ -27,6 +27,7 @@ from shared.domain.errors import Conflict, Invalid, NotFound, QuotaExceeded
 from shared.domain.events import (
     AppConfigResource,
     DataDelivery,
+    ExposureEvent,
     LaunchGroup,
     MetricDefinition,
     MetricGoal,
@@ -34,8 +35,10 @@ from shared.domain.events import (
     SegmentOverride,
     Treatment,
 )
+from shared.domain.experiment import Experiment
 from shared.domain.projection import ConfigView, apply
 from shared.domain.resources import ResourceKind, ResourceRef
+from shared.domain.stats.vocabulary import MetricRole, MetricType
 from shared.domain.values import ValueType, VariableValue, Variation
 from shared.envelope import NewEvent
 from shared.eventstore import InMemoryEventStore
@@ -388,3 +391,111 @@ async def test_the_remaining_documented_errors(app: ControlPlane) -> None:
         await app.create_segment("s", json.dumps({"a": [1]}))
     with pytest.raises(NotFound, match="segment ghost"):
         app.get_segment("ghost")
+
+
+# -- issue 18: Verdict's experiment members, seed 004's fields, labs ------------------
+
+
+PATTERN = json.dumps({"details": {"revenue": [{"exists": True}]}})
+
+
+async def test_issue_18_members_are_created_and_updated_in_part(app: ControlPlane) -> None:
+    await shop(app)
+    exposure = ExposureEvent(PATTERN, "userDetails.userId")
+    counted = MetricGoal(
+        MetricDefinition("orders", "userDetails.userId", "details.orders"),
+        metric_type=MetricType.COUNT,
+        role=MetricRole.GUARDRAIL,
+    )
+    created = await app.create_experiment(
+        "shop",
+        "e",
+        experiment_settings(
+            metric_goals=(GOAL, counted),
+            exposure=exposure,
+            hypothesis="h",
+            links={"prd": "https://example.com"},
+            subject_type="customer_id",
+            parent_id="lab-a",
+        ),
+    )
+    config = created.config
+    assert config.metric_goals == (GOAL, counted) and config.exposure == exposure
+    assert (config.subject_type, config.parent_id) == ("CUSTOMER_ID", "LAB-A")
+    # What an update leaves out keeps its value; links are replaced whole.
+    updated = await app.update_experiment("shop", "e", ExperimentChanges(links={"doc": "d"}))
+    assert updated.config.links == {"doc": "d"} and updated.config.hypothesis == "h"
+    assert updated.config.exposure == exposure and updated.config.parent_id == "LAB-A"
+    cleared = await app.update_experiment(
+        "shop", "e", ExperimentChanges(hypothesis="", links={}, remove_exposure=True)
+    )
+    assert cleared.config.hypothesis is None and cleared.config.links == {}
+    assert cleared.config.exposure is None and cleared.config.metric_goals == (GOAL, counted)
+
+
+async def test_exposure_event_or_its_removal_not_both(app: ControlPlane) -> None:
+    await shop(app)
+    await app.create_experiment("shop", "e", experiment_settings())
+    both = ExperimentChanges(exposure=ExposureEvent(PATTERN, "u"), remove_exposure=True)
+    with pytest.raises(Invalid) as caught:
+        await app.update_experiment("shop", "e", both)
+    assert caught.value.field == "removeExposureEvent"
+
+
+async def test_a_refused_update_stores_nothing(app: ControlPlane) -> None:
+    await shop(app)
+    before = await app.create_experiment("shop", "e", experiment_settings(hypothesis="h"))
+    bad_goal = MetricGoal(GOAL.definition, metric_type=MetricType.RETENTION)
+    for changes, field in [
+        (ExperimentChanges(hypothesis="new", parent_id="not a lab"), "parentId"),
+        (
+            ExperimentChanges(hypothesis="new", metric_goals=(bad_goal,)),
+            "metricGoals[0].retentionDay",
+        ),
+    ]:
+        with pytest.raises(Invalid) as caught:
+            await app.update_experiment("shop", "e", changes)
+        assert caught.value.field == field
+    after = app.get_experiment("shop", "e")
+    assert after.version == before.version and after.config == before.config
+    await app.start_experiment("shop", "e", T0 + timedelta(days=7))
+    with pytest.raises(Conflict, match=r"metricGoals\[0\].metricType"):
+        await app.update_experiment(
+            "shop",
+            "e",
+            ExperimentChanges(
+                hypothesis="new",
+                metric_goals=(MetricGoal(GOAL.definition, metric_type=MetricType.COUNT),),
+            ),
+        )
+    assert app.get_experiment("shop", "e").config.hypothesis == "h"
+    running = await app.update_experiment("shop", "e", ExperimentChanges(hypothesis="new"))
+    assert running.config.hypothesis == "new"
+
+
+async def test_a_labs_experiments_across_projects(app: ControlPlane) -> None:
+    for project in ("shop", "blog"):
+        await app.create_project(project)
+        await app.create_feature(project, "f", variations=variations("a", "b"))
+    await app.create_experiment("shop", "x", experiment_settings(parent_id="home"))
+    await app.create_experiment("blog", "x", experiment_settings(parent_id="HOME"))
+    await app.create_experiment("blog", "y", experiment_settings(parent_id="other"))
+    await app.create_experiment("shop", "z", experiment_settings())
+
+    def names(found: list[Experiment]) -> list[tuple[str, str]]:
+        return sorted((x.project, x.name) for x in found)
+
+    assert names(app.list_lab_experiments("Home")) == [("blog", "x"), ("shop", "x")]
+    assert names(app.list_lab_experiments("default")) == [("shop", "z")]
+    assert names(app.list_lab_experiments("home", lambda p: p == "shop")) == [("shop", "x")]
+    assert app.list_lab_experiments("nobody-uses-it") == []
+    with pytest.raises(Invalid):
+        app.list_lab_experiments("not a lab")
+    # Archived experiments are hidden unless asked for, as ListExperiments does; deleted
+    # ones are gone.
+    await app.start_experiment("shop", "x", T0 + timedelta(days=7))
+    await app.stop_experiment("shop", "x")
+    await app.archive_experiment("shop", "x")
+    await app.delete_experiment("blog", "x")
+    assert app.list_lab_experiments("home") == []
+    assert names(app.list_lab_experiments("home", include_archived=True)) == [("shop", "x")]

@@ -29,6 +29,11 @@ async def update_feature(call: Call) -> Any:
     return {"feature": dict(call.input)}
 
 
+def echo(call: Call) -> Any:
+    seen.append(call)
+    return {"input": dict(call.input)}
+
+
 def broken(call: Call) -> Any:
     raise RuntimeError("a bug")
 
@@ -38,6 +43,8 @@ def edge() -> Edge:
         "GetProject": get_project,
         "UpdateFeature": update_feature,
         "ListProjects": broken,
+        "CreateExperiment": echo,
+        "ListLabExperiments": echo,
     }
     from services.command.app import HANDLERS
 
@@ -181,3 +188,91 @@ def test_a_malformed_evidently_arn_is_a_validation_error() -> None:
     status, headers, body = request("GET", f"/tags/{arn}")
     assert (status, headers["x-amzn-errortype"]) == (400, "ValidationException")
     assert "resourceArn" in body["message"]
+
+
+def _experiment(**members: Any) -> bytes:
+    goal: dict[str, Any] = {
+        "metricDefinition": {"name": "m", "entityIdKey": "u", "valueKey": "v"},
+        **members.pop("goal", {}),
+    }
+    treatment = {"name": "t", "feature": "f", "variation": "a"}
+    body = {"name": "e", "treatments": [treatment], "metricGoals": [goal], **members}
+    return orjson.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("members", "where"),
+    [
+        ({"goal": {"metricType": "MEDIAN"}}, "metricGoals.1.member.metricType"),
+        ({"goal": {"role": "OBSERVER"}}, "metricGoals.1.member.role"),
+        ({"goal": {"goal": "high"}}, "metricGoals.1.member.goal"),
+        ({"goal": {"conversionWindowSeconds": 59}}, "metricGoals.1.member.conversionWindowSeconds"),
+        (
+            {"goal": {"conversionWindowSeconds": 7776001}},
+            "metricGoals.1.member.conversionWindowSeconds",
+        ),
+        ({"goal": {"cap": {"kind": "ABSOLUTE"}}}, "metricGoals.1.member.cap.value"),
+        ({"goal": {"cap": {"kind": "MEDIAN", "value": 1}}}, "metricGoals.1.member.cap.kind"),
+        ({"goal": {"funnelSteps": []}}, "metricGoals.1.member.funnelSteps"),
+        ({"goal": {"funnelSteps": ["{}"] * 10}}, "metricGoals.1.member.funnelSteps"),
+        ({"goal": {"funnelSteps": ["x" * 1025]}}, "metricGoals.1.member.funnelSteps.1.member"),
+        (
+            {"goal": {"formula": {"operator": "RATIO", "numerator": "a"}}},
+            "metricGoals.1.member.formula.denominator",
+        ),
+        ({"goal": {"retentionDay": 91}}, "metricGoals.1.member.retentionDay"),
+        ({"exposureEvent": {"eventPattern": "{}"}}, "exposureEvent.entityIdKey"),
+        ({"exposureEvent": {"eventPattern": "", "entityIdKey": "u"}}, "exposureEvent.eventPattern"),
+        ({"hypothesis": "h" * 2049}, "hypothesis"),
+        ({"links": {f"k{i}": "v" for i in range(21)}}, "links"),
+        ({"links": {"k" * 65: "v"}}, "links.key"),
+        ({"links": {"k": "v" * 2049}}, "links.k"),
+        ({"subjectType": "a b"}, "subjectType"),
+        ({"subjectType": ""}, "subjectType"),
+        ({"parentId": "x" * 128}, "parentId"),
+        ({"parentId": "lab/one"}, "parentId"),
+    ],
+)
+def test_verdicts_experiment_members_are_validated_from_the_model(
+    members: dict[str, Any], where: str
+) -> None:
+    seen.clear()
+    status, headers, body = request("POST", "/projects/shop/experiments", _experiment(**members))
+    assert status == 400 and headers["x-amzn-errortype"] == "ValidationException"
+    assert f"'{where}'" in body["message"]
+    assert seen == []
+
+
+def test_every_experiment_member_passes_the_edge() -> None:
+    seen.clear()
+    goal = {
+        "metricType": "FORMULA",
+        "role": "GUARDRAIL",
+        "goal": 1.5,
+        "conversionWindowSeconds": 60,
+        "cap": {"kind": "PERCENTILE", "value": 99},
+        "funnelSteps": ["{}"] * 9,
+        "formula": {"operator": "DIFFERENCE", "numerator": "a", "denominator": "b"},
+        "retentionDay": 90,
+    }
+    members = {
+        "exposureEvent": {"eventPattern": "{}", "entityIdKey": "u"},
+        "hypothesis": "h" * 2048,
+        "links": {"k" * 64: "v" * 2048},
+        "subjectType": "customer_id",
+        "parentId": "Lab-1.a_b",
+    }
+    status, _, body = request(
+        "POST", "/projects/shop/experiments", _experiment(goal=goal, **members)
+    )
+    assert status == 200, body
+    assert body["input"]["metricGoals"][0]["formula"]["operator"] == "DIFFERENCE"
+    assert body["input"]["parentId"] == "Lab-1.a_b"
+
+
+def test_a_labs_experiments_route_its_label_and_pages() -> None:
+    status, _, body = request("GET", "/labs/home-lab/experiments", query=b"maxResults=5")
+    assert status == 200 and body["input"] == {"lab": "home-lab", "maxResults": 5}
+    for raw, query in (("a%20b", b""), ("x" * 128, b""), ("ok", b"maxResults=101")):
+        status, headers, body = request("GET", f"/labs/{raw}/experiments", query=query)
+        assert (status, headers["x-amzn-errortype"]) == (400, "ValidationException")

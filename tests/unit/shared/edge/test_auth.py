@@ -242,6 +242,21 @@ def test_scopes_and_projects(master: MasterKey) -> None:
     assert operation_class("Metrics").value == "read"
 
 
+def test_a_key_limited_to_projects_lists_a_lab_and_sees_only_its_projects(
+    master: MasterKey,
+) -> None:
+    reader_p, _ = make_key(master, Scope.READ, ("p",))
+    data, _ = make_key(master, Scope.DATA)
+    # A lab spans projects: such a key is filtered (the handler asks ``reaches``), not refused.
+    authorize(Principal(reader_p), "ListLabExperiments", None)
+    assert reader_p.reaches("p")
+    assert not reader_p.reaches("q") and not reader_p.reaches(None)
+    with pytest.raises(AccessDeniedException):
+        authorize(Principal(reader_p), "ListProjects", None)
+    with pytest.raises(AccessDeniedException):
+        authorize(Principal(data), "ListLabExperiments", None)
+
+
 def test_a_sealed_secret_opens_only_with_its_master_key_and_its_key_id(tmp_path: Path) -> None:
     first = MasterKey.load(tmp_path / "a", {})
     second = MasterKey.load(tmp_path / "b", {})

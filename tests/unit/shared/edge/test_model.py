@@ -31,6 +31,7 @@ def test_all_38_evidently_operations_and_the_extensions() -> None:
         "GetResourceHistory",
         "GetExperimentAnalysis",
         "GetExperimentAggregates",
+        "ListLabExperiments",
     }
 
 

@@ -47,3 +47,39 @@ def test_extensions_are_marked() -> None:
     assert winner["x-verdict-extension"] is True
     feature = document["components"]["schemas"]["Feature"]["properties"]
     assert feature["resourceVersion"]["x-verdict-extension"] is True
+
+
+def test_issue_18s_members_and_the_lab_listing_are_in_the_document() -> None:
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    labs = document["paths"]["/labs/{id}/experiments"]["get"]
+    assert labs["operationId"] == "ListLabExperiments" and labs["x-verdict-extension"] is True
+    assert {p["name"]: p["in"] for p in labs["parameters"]} == {
+        "id": "path",
+        "maxResults": "query",
+        "nextToken": "query",
+        "includeArchived": "query",
+    }
+    assert labs["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ListExperimentsResponse"
+    }
+    goal_members = {
+        "metricType",
+        "role",
+        "goal",
+        "conversionWindowSeconds",
+        "cap",
+        "funnelSteps",
+        "formula",
+        "retentionDay",
+    }
+    for shape in ("MetricGoalConfig", "MetricGoal"):
+        properties = schemas[shape]["properties"]
+        assert goal_members <= set(properties)
+        assert all(properties[m]["x-verdict-extension"] for m in goal_members)
+    seed = {"exposureEvent", "hypothesis", "links", "subjectType", "parentId"}
+    for shape in ("Experiment", "CreateExperimentRequestBody", "UpdateExperimentRequestBody"):
+        assert seed <= set(schemas[shape]["properties"])
+    assert "removeExposureEvent" in schemas["UpdateExperimentRequestBody"]["properties"]
+    retention = schemas["RetentionDay"]
+    assert (retention["type"], retention["minimum"], retention["maximum"]) == ("integer", 0, 90)
