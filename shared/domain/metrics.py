@@ -1,5 +1,5 @@
 """Metric definitions shared by launches (monitors) and experiments (goals), and the rules
-of Verdict's members of a metric goal (README, "Metric goals and seed 004's fields")."""
+of Verdict's members of a metric goal (README, "Beyond Evidently's wire", metric goals)."""
 
 from __future__ import annotations
 

@@ -50,8 +50,8 @@ class MetricFormula(WireModel):
 
 
 class MetricGoalConfig(WireModel):
-    """Evidently's goal; the members after ``desiredChange`` are Verdict's (README, "Metric
-    goals and seed 004's fields"): boto3 never sends them; raw HTTP clients may."""
+    """Evidently's goal; the members after ``desiredChange`` are Verdict's (README, "Beyond
+    Evidently's wire"): boto3 never sends them; raw HTTP clients may."""
 
     metricDefinition: MetricDefinitionConfig
     desiredChange: DesiredChange | None = None

@@ -157,7 +157,10 @@ def test_a_formula_names_other_goals_of_the_experiment() -> None:
 
 
 def test_a_formula_does_not_name_itself() -> None:
-    refused([goal(), goal("orders"), formula("per_order")], "metricGoals[2].formula.numerator")
+    goals = [goal(), goal("orders"), formula("per_order")]
+    refused(goals, "metricGoals[2].formula.numerator")
+    with pytest.raises(Invalid, match="another metric goal"):
+        check_metric_goals(goals)
 
 
 def test_a_formula_does_not_name_a_formula() -> None:
