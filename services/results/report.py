@@ -25,6 +25,7 @@ from shared.domain.cells import (
 )
 from shared.domain.events import AnalysisConfig, MetricGoal
 from shared.domain.experiment import Experiment
+from shared.domain.metrics import roles
 from shared.domain.stats import power as fixed_power
 from shared.domain.stats import sequential_power
 from shared.domain.stats.analysis import (
@@ -229,21 +230,6 @@ class GateSettings:
     min_conversions: int = 25
 
 
-def roles(goals: Sequence[MetricGoal]) -> dict[str, MetricRole]:
-    """Each goal's role: as set, else PRIMARY for the first goal (unless another is named
-    primary) and SECONDARY for the others."""
-    named_primary = any(g.role is MetricRole.PRIMARY for g in goals)
-    out: dict[str, MetricRole] = {}
-    for i, g in enumerate(goals):
-        if g.role is not None:
-            out[g.definition.name] = g.role
-        elif i == 0 and not named_primary:
-            out[g.definition.name] = MetricRole.PRIMARY
-        else:
-            out[g.definition.name] = MetricRole.SECONDARY
-    return out
-
-
 def is_ratio(goal: MetricGoal) -> bool:
     """Whether the metric's cells keep ratio 4-vectors (``cells.MetricPlan.ratio``)."""
     return goal.metric_type is MetricType.AVERAGE or (
@@ -290,7 +276,13 @@ def run(
 ) -> Analysis:
     config = experiment.config
     goals = {g.definition.name: g for g in config.metric_goals}
-    role_of = roles(config.metric_goals)
+    role_of = dict(
+        zip(
+            (g.definition.name for g in config.metric_goals),
+            roles(config.metric_goals),
+            strict=True,
+        )
+    )
     treatments = [t.name for t in config.treatments]
     inputs = [
         MetricInput(

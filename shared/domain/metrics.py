@@ -164,6 +164,14 @@ def _check_formula(
             raise Invalid(
                 f"formula.{part} {other!r} is itself a FORMULA metric", field=f"{where}.{part}"
             )
+        if types[other] is MetricType.AVERAGE:
+            # An entity's number of an AVERAGE metric is a ratio of two sums: a formula
+            # over it has no per-entity number to take a ratio or difference of.
+            raise Invalid(
+                f"formula.{part} {other!r} is an AVERAGE metric; a formula takes metrics with"
+                " one number per entity",
+                field=f"{where}.{part}",
+            )
     if formula.numerator == formula.denominator:
         raise Invalid(
             "formula.numerator and formula.denominator must differ", field=f"{where}.denominator"

@@ -219,3 +219,10 @@ def test_role_is_one_of_the_three() -> None:
 
 def test_metric_names_stay_unique() -> None:
     refused([goal(), goal()], "metricGoals")
+
+
+def test_a_formula_does_not_name_an_average() -> None:
+    goals = [goal(kind=MetricType.AVERAGE), goal("orders"), formula()]
+    refused(goals, "metricGoals[2].formula.numerator")
+    with pytest.raises(Invalid, match="AVERAGE"):
+        check_metric_goals(goals)
