@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 P = settings.topic_partitions
 # An entity row never grows past this (``domain/entity.py`` bounds it); one that would
 # is a bug, and its updates are set aside rather than written.
-MAX_ROW_BYTES = 64 * 1024
+MAX_ROW_BYTES = 96 * 1024
 # Up to this many Kafka records per batch, or what arrived within BATCH_WITHIN.
 BATCH_MAX = 2000
 BATCH_WITHIN = 0.02

@@ -25,7 +25,7 @@ Bounds, and what they cost (README, Ingestion):
   counts that day as covariate; so does an exposure that reaches the processor after
   more than ``MAX_FINE_SLOTS`` seconds of the entity's later events (a backlog in which
   its observations overtook its assignment), for the events of its own day.
-With three metric goals (Evidently's maximum) a row stays under 64 KB (a test fills every
+With three metric goals (Evidently's maximum) a row stays under 96 KB (a test fills every
 bound with the longest values).
 
 Each slot keeps the sum of the values and the number of events: a metric reads the one its

@@ -12,7 +12,9 @@ Four experiments on four features of one project (Evidently allows three goals e
 - e3: checkout (FUNNEL view -> cart -> buy within 60 s), back (RETENTION on day 0),
   whales (SUM, capped at its 90th percentile);
 - e4, not sticky, its weights changed mid-run: early (SUM within 60 s, capped at 30),
-  buys4 (COUNT), net (FORMULA, early - buys4).
+  buys4 (COUNT), net (FORMULA, early - buys4);
+- e5: refunded (UNIQUE_CONVERSIONS, two entities ever convert: its minimum-data gate holds its
+  figures back) beside rev5 (SUM, past its gate).
 
 Results are as of now: an event stamped in the future counts from its own bucket on. So every
 event here lies within 70 s of the exposures and the test waits for them to pass; windows are
@@ -113,8 +115,14 @@ EXPERIMENTS: dict[str, dict[str, Any]] = {
         ],
         "stickyAssignment": False,
     },
+    "e5": {
+        "metricGoals": [
+            goal("refunded", "UNIQUE_CONVERSIONS", "refund"),
+            goal("rev5", "SUM", "buy"),
+        ]
+    },
 }
-FEATURE = {"e1": "f1", "e2": "f2", "e3": "f3", "e4": "f4"}
+FEATURE = {"e1": "f1", "e2": "f2", "e3": "f3", "e4": "f4", "e5": "f5"}
 
 
 def event(user: str, what: str, at: float, amount: float = 0.0) -> dict[str, Any]:
@@ -206,6 +214,8 @@ def world(stack: Stack, evidently: Any) -> dict[str, Any]:
             add(u, "view", t + 5)
             if rng.random() < 0.6:
                 add(u, "cart", t + 6)
+        if u in ("u001", "u002"):
+            add(u, "refund", t + 12)
         if rng.random() < 0.2:
             add(u, "view", t + 62)  # day 0, but a funnel past its window
             add(u, "cart", t + 63)
@@ -246,6 +256,8 @@ def numbers(world: dict[str, Any], name: str, user: str) -> dict[str, Any]:
         "per_buy": (sum(buys), float(len(buys))),
         "whales": sum(buys),
         "buys4": float(len(buys)),
+        "rev5": sum(buys),
+        "refunded": float(any(what == "refund" for _, what, _ in after)),
     }
     within = [amount for at, what, amount in after if what == "buy" and at - exposed < 60]
     out["early"] = min(sum(within), 30.0)
@@ -282,7 +294,7 @@ def analysis(stack: Stack, world: dict[str, Any], name: str) -> dict[str, Any]:
     while time.monotonic() < deadline:
         body = httpx.get(url).json()
         comparisons = {c["metric"]: c for c in body.get("comparisons", [])}
-        if len(comparisons) == 3 and all(
+        if len(comparisons) == len(EXPERIMENTS[name]["metricGoals"]) and all(
             caught_up(c, per_arm(world, name, metric))
             for metric, c in comparisons.items()
             if metric != "whales"  # its mean depends on the cap
@@ -475,3 +487,31 @@ def test_results_via_boto3_for_a_binary_metric(
     content = json.loads(body["reports"][0]["content"])
     assert content["metricType"] == "RETENTION"
     assert content["healthChecks"]["minimumData"]["passed"] is True
+
+
+def test_a_binary_metrics_gate_holds_back_its_figures_until_25_conversions(
+    stack: Stack, evidently: Any, world: dict[str, Any]
+) -> None:
+    """The stack's gate is 10 entities and 3 conversions per variation (tests/conftest.py);
+    two entities ever convert on ``refunded``."""
+    body = analysis(stack, world, "e5")
+    refunded = comparison(body, "refunded")
+    assert refunded["gated"] is True and "absoluteEffect" not in refunded
+    gate = refunded["healthChecks"]["minimumData"]
+    assert gate["passed"] is False and "conversions of the 3 needed" in gate["message"]
+    assert refunded["conversions"]["control"] + refunded["conversions"]["treatment"] == 2
+    check_welch(comparison(body, "rev5"), per_arm(world, "e5", "rev5"))
+    results = evidently.get_experiment_results(
+        project=world["project"],
+        experiment="e5",
+        metricNames=["refunded"],
+        treatmentNames=list(ARMS),
+    )
+    assert results["resultsData"] == [] and "conversions" in results["details"]
+    other = evidently.get_experiment_results(
+        project=world["project"],
+        experiment="e5",
+        metricNames=["rev5"],
+        treatmentNames=list(ARMS),
+    )
+    assert other["resultsData"]

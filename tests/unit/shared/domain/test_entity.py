@@ -15,12 +15,15 @@ from shared.domain.entity import (
     MAX_COARSE_SLOTS,
     MAX_FINE_SLOTS,
     MAX_RECENT_IDS,
+    MAX_SEEN,
+    MAX_STEP_SECONDS,
     EntityState,
     MetricHistory,
 )
 from shared.streams import encode_entity_row
 
 BUCKET = 3600
+MAX_FUNNEL_STEPS = 10  # the definition's eventPattern and at most 9 funnelSteps
 DAY = 86_400
 
 
@@ -28,16 +31,29 @@ def test_the_largest_possible_row_is_under_64_kb() -> None:
     """Every bound filled, three metrics (Evidently's maximum) with the longest names, the
     longest values JSON can print, the longest ids and keys."""
     value = -1.2345678901234567e149
+    count = 10**12  # more events than any slot can see in its lifetime
     history = MetricHistory(
-        after=tuple((10**9 + i, value) for i in range(MAX_AFTER_BUCKETS)),
-        fine=tuple((10**12 + i, value) for i in range(MAX_FINE_SLOTS)),
-        coarse=tuple((10**6 - i, value) for i in range(MAX_COARSE_SLOTS, 0, -1)),
+        after=tuple((10**9 + i, value, count) for i in range(MAX_AFTER_BUCKETS)),
+        fine=tuple((10**12 + i, value, count) for i in range(MAX_FINE_SLOTS)),
+        coarse=tuple((10**6 - i, value, count) for i in range(MAX_COARSE_SLOTS, 0, -1)),
         recent=tuple(-(2**63) + i for i in range(MAX_RECENT_IDS)),
+        # A funnel's ten steps (the first and nine more), each with its bound of seconds.
+        steps=tuple(
+            tuple(10**12 + j for j in range(MAX_STEP_SECONDS)) for _ in range(MAX_FUNNEL_STEPS)
+        ),
     )
     metrics = {f"{k}{'m' * 254}": history for k in range(3)}
-    state = EntityState(BUCKET, "t" * 127, 1.7e9 + 0.123456, metrics)
+    state = EntityState(
+        BUCKET,
+        "t" * 127,
+        1.7e9 + 0.123456,
+        metrics,
+        assigned_at=1.7e9 + 0.654321,
+        seen=tuple(10**12 + j for j in range(MAX_SEEN)),
+        crossed=True,
+    )
     key, row = encode_entity_row("x" * 200 + "|" + "u" * 512, state, 63)
-    assert len(key) + len(row) < 64 * 1024
+    assert len(key) + len(row) < 96 * 1024
 
 
 def test_a_heavy_entity_stays_bounded_and_keeps_its_totals() -> None:
