@@ -73,9 +73,7 @@ CASES: dict[str, tuple[tuple[MetricGoal, ...], ExposureEvent | None]] = {
         (
             _goal("a", MetricType.SUM),
             _goal("b", MetricType.COUNT),
-            _goal(
-                "m", MetricType.FORMULA, formula=MetricFormula(FormulaOperator.RATIO, "a", "b")
-            ),
+            _goal("m", MetricType.FORMULA, formula=MetricFormula(FormulaOperator.RATIO, "a", "b")),
         ),
         None,
     ),
