@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from shared import serialization
-from shared.domain.cells import Cell, CellKey, cumulative_series
+from shared.domain.cells import cumulative
 from shared.domain.events import AnalysisConfig
 from shared.domain.experiment import Experiment
+from shared.domain.rollup import Rollup
 from shared.domain.stats import power as fixed_power
 from shared.domain.stats import sequential_power
 from shared.domain.stats.analysis import (
@@ -73,27 +74,24 @@ def look_times(start: float, end: float, period: int) -> tuple[float, ...]:
 
 
 def collect(
-    cells: Mapping[CellKey, Cell],
+    rollups: Mapping[tuple[str, str], Rollup],
     metrics: Sequence[str],
     treatments: Sequence[str],
     times: Sequence[float],
-    bucket_seconds: int,
 ) -> Looks:
-    # A look at time T counts every bucket that began before T.
-    cutoffs = [math.ceil(t / bucket_seconds) for t in times]
-    by_arm: dict[tuple[str, str], dict[int, Cell]] = {
-        (m, t): {} for m in metrics for t in treatments
-    }
-    for (metric, treatment, bucket), cell in cells.items():
-        wanted = by_arm.get((metric, treatment))
-        if wanted is not None:
-            wanted[bucket] = cell
+    """Each (metric, treatment)'s cumulative statistics at each look.
+
+    A look at time T counts every bucket that began before T; each costs a few merges of
+    rolled-up cells (``shared/domain/rollup.py``), however many cells or events there are.
+    """
+    nothing = cumulative(())
     series: dict[tuple[str, str], tuple[CoMoments, ...]] = {}
     conversions: dict[tuple[str, str], tuple[int, ...]] = {}
-    for arm, arm_cells in by_arm.items():
-        cumulative = cumulative_series(arm_cells, cutoffs)
-        series[arm] = tuple(c.comoments for c in cumulative)
-        conversions[arm] = tuple(c.conversions for c in cumulative)
+    for arm in ((m, t) for m in metrics for t in treatments):
+        found = rollups.get(arm)
+        at = found.series(times) if found is not None else [nothing] * len(times)
+        series[arm] = tuple(c.comoments for c in at)
+        conversions[arm] = tuple(c.conversions for c in at)
     return Looks(tuple(times), series, conversions)
 
 
