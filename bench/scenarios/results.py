@@ -225,7 +225,7 @@ def timed(
         elapsed = (time.perf_counter() - t) * 1000
         assert response.status_code == 200, response.text
         answer = response.json()
-        assert "details" not in answer, answer
+        assert "details" not in answer, (label, shape, answer)
         out[label][shape] = {"looks": len(answer["timestamps"])}
         return elapsed
 
@@ -253,8 +253,25 @@ def ratios(out: dict[str, Any], big: str, small: str) -> dict[str, float]:
     }
 
 
+def wait_partitions_built(stack: Stack, timeout: float = 300) -> None:
+    """Until the processor has rebuilt every partition's cells and published the reset
+    that starts them afresh: synthetic cells written to a partition before its reset
+    would be taken out by it."""
+    url = f"{stack.url('processor')}/readyz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = httpx.get(url, timeout=10)
+        if response.is_success and response.json().get("partitions") == list(range(PARTITIONS)):
+            # The reset goes out with the next snapshot round.
+            time.sleep(4 * stack.settings.snapshot_interval + 1)
+            return
+        time.sleep(0.5)
+    raise TimeoutError("the processor never built all its partitions")
+
+
 def results_latency(stack: Stack, project: str) -> dict[str, Any]:
     out: dict[str, Any] = {"treatments": len(TREATMENTS), "metrics": len(METRICS)}
+    wait_partitions_built(stack)
     names = {label: f"results-{label}" for label in SYNTHETIC}
     started = 0.0
     for label, events in SYNTHETIC.items():
