@@ -85,9 +85,10 @@ class Settings(BaseModel):
     )
     log_level: str = Field(default="INFO", description="log level of every service")
     bucket_seconds: int = Field(
-        default=3600,
+        default=60,
         ge=1,
-        description="time bucket of the aggregates; results periods are multiples",
+        description="time bucket of the aggregates; results roll them up into hours and"
+        " days, so a results period is any number of seconds from 60 up",
     )
     results_min_entities: int = Field(
         default=100, ge=0, description="exposed entities each variation needs before results"

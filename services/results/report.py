@@ -18,14 +18,13 @@ from shared.domain.cells import (
     ASSIGNED,
     CROSSED,
     OVER,
-    Cell,
-    CellKey,
-    cumulative_series,
+    cumulative,
     split_binned,
 )
 from shared.domain.events import AnalysisConfig, MetricGoal
 from shared.domain.experiment import Experiment
 from shared.domain.metrics import roles
+from shared.domain.rollup import Rollup
 from shared.domain.stats import power as fixed_power
 from shared.domain.stats import sequential_power
 from shared.domain.stats.analysis import (
@@ -42,7 +41,7 @@ from shared.domain.stats.bayes import NormalPrior
 from shared.domain.stats.capping import Cap, cap_of, capped
 from shared.domain.stats.comoments import CoMoments
 from shared.domain.stats.gates import Gate
-from shared.domain.stats.sums import EMPTY, PowerSums
+from shared.domain.stats.sums import PowerSums
 from shared.domain.stats.vector_sums import CoMatrix, VectorSums
 from shared.domain.stats.vocabulary import (
     Alternative,
@@ -98,86 +97,66 @@ def look_times(start: float, end: float, period: int) -> tuple[float, ...]:
 
 
 def collect(
-    cells: Mapping[CellKey, Cell],
+    rollups: Mapping[tuple[str, str], Rollup],
     metrics: Sequence[str],
     treatments: Sequence[str],
     times: Sequence[float],
-    bucket_seconds: int,
 ) -> Looks:
-    # A look at time T counts every bucket that began before T.
-    cutoffs = [math.ceil(t / bucket_seconds) for t in times]
-    by_arm: dict[tuple[str, str], dict[int, Cell]] = {
-        (m, t): {} for m in metrics for t in treatments
-    }
-    for (metric, treatment, bucket), cell in cells.items():
-        wanted = by_arm.get((metric, treatment))
-        if wanted is not None:
-            wanted[bucket] = cell
+    """Each (metric, treatment)'s cumulative statistics at each look.
+
+    A look at time T counts every bucket that began before T; each costs a few merges of
+    rolled-up cells (``shared/domain/rollup.py``), however many cells or events there are.
+    """
+    nothing = cumulative(())
     series: dict[tuple[str, str], tuple[CoMoments, ...]] = {}
     conversions: dict[tuple[str, str], tuple[int, ...]] = {}
     matrices: dict[tuple[str, str], tuple[CoMatrix | None, ...]] = {}
-    for arm, arm_cells in by_arm.items():
-        cumulative = cumulative_series(arm_cells, cutoffs)
-        series[arm] = tuple(c.comoments for c in cumulative)
-        conversions[arm] = tuple(c.conversions for c in cumulative)
-        if any(c.matrix is not None for c in cumulative):
-            matrices[arm] = tuple(c.matrix for c in cumulative)
+    for arm in ((m, t) for m in metrics for t in treatments):
+        found = rollups.get(arm)
+        at = found.series(times) if found is not None else [nothing] * len(times)
+        series[arm] = tuple(c.comoments for c in at)
+        conversions[arm] = tuple(c.conversions for c in at)
+        if any(c.matrix is not None for c in at):
+            matrices[arm] = tuple(c.matrix for c in at)
     return Looks(tuple(times), series, conversions, matrices)
-
-
-def _running_sums(cells: Mapping[int, Cell], cutoffs: Sequence[int]) -> list[PowerSums]:
-    """The exact sums of the buckets below each cutoff."""
-    ordered = sorted(cells.items())
-    total = EMPTY
-    i = 0
-    out: list[PowerSums] = []
-    for cutoff in cutoffs:
-        while i < len(ordered) and ordered[i][0] < cutoff:
-            total = total + ordered[i][1].sums
-            i += 1
-        out.append(total)
-    return out
 
 
 def with_caps(
     looks: Looks,
-    cells: Mapping[CellKey, Cell],
+    rollups: Mapping[tuple[str, str], Rollup],
     percentiles: Mapping[str, float],
     treatments: Sequence[str],
-    bucket_seconds: int,
 ) -> Looks:
     """The looks with each percentile-capped metric's cap and capped co-moments
-    (``stats/capping.py``), from the cells of its bins: one pass over them, then per look a
-    pass over the bins, never over events."""
+    (``stats/capping.py``), from the rolled-up cells of its bins: per look, a few merges per
+    bin, never a pass over events."""
     if not percentiles:
         return looks
-    cutoffs = [math.ceil(t / bucket_seconds) for t in looks.times]
-    per_bin: dict[tuple[str, str, int], dict[int, Cell]] = {}
-    for (name, treatment, bucket), cell in cells.items():
+    per_bin: dict[tuple[str, str, int], list[PowerSums]] = {}
+    for (name, treatment), rollup in rollups.items():
         found = split_binned(name)
         if found is not None and found[0] in percentiles:
-            per_bin.setdefault((found[0], treatment, found[1]), {})[bucket] = cell
-    series = {key: _running_sums(mine, cutoffs) for key, mine in per_bin.items()}
+            per_bin[(found[0], treatment, found[1])] = [rollup.cell_at(t).sums for t in looks.times]
     caps: dict[str, tuple[Cap | None, ...]] = {}
     capped_series: dict[tuple[str, str], tuple[CoMoments, ...]] = {}
     touched: dict[tuple[str, str], tuple[int, ...]] = {}
     for metric, percentile in percentiles.items():
-        mine = {k: v for k, v in series.items() if k[0] == metric}
+        mine = {k: v for k, v in per_bin.items() if k[0] == metric}
         metric_caps: list[Cap | None] = []
         arms: dict[str, list[CoMoments]] = {t: [] for t in treatments}
         moved: dict[str, list[int]] = {t: [] for t in treatments}
-        for i in range(len(cutoffs)):
+        for i in range(len(looks.times)):
             counts: dict[int, int] = {}
-            for (_, _, key), cumulative in mine.items():
-                counts[key] = counts.get(key, 0) + cumulative[i].n
+            for (_, _, key), sums in mine.items():
+                counts[key] = counts.get(key, 0) + sums[i].n
             cap = cap_of(counts, percentile)
             metric_caps.append(cap)
             for t in treatments:
-                bins = {key: c[i] for (_, arm, key), c in mine.items() if arm == t}
                 if cap is None:
                     arms[t].append(CoMoments())
                     moved[t].append(0)
                     continue
+                bins = {key: sums[i] for (_, arm, key), sums in mine.items() if arm == t}
                 total, count = capped(bins, cap)
                 arms[t].append(total.comoments())
                 moved[t].append(count)

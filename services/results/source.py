@@ -1,12 +1,14 @@
 """Loads the processor's aggregate cells: the results service's only Kafka I/O.
 
 It reads the compacted ``verdict.aggregates`` topic from the start, assigned
-every partition without a consumer group, and keeps one merged cell per
-(experiment, metric, treatment, bucket): a partition's newer row replaces its
-older one inside the merge. A topic partition's records are held until the
-``SnapshotMark`` that closes them, then applied together, so a request never
-sees half of a snapshot. Any number of processor workers publish their
-partitions; the cost of a read depends on buckets, never on events.
+every partition without a consumer group, and keeps, per (experiment, metric,
+treatment), the cells merged over partitions by bucket and rolled up per
+minute, hour and day (``shared/domain/rollup.py``): a partition's newer row
+replaces its older one inside the merge, at every level. A topic partition's
+records are held until the ``SnapshotMark`` that closes them, then applied
+together, so a request never sees half of a snapshot. Any number of processor
+workers publish their partitions; a look costs a few merges of rolled-up cells,
+whatever the number of buckets or events.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared import kafka
-from shared.domain.cells import Cell, CellKey, merge_cell
+from shared.domain.cells import Cell, CellKey
+from shared.domain.rollup import Rollup, common_base
 from shared.streams import (
     SNAPSHOT_MARK,
     SNAPSHOT_RESET,
@@ -32,12 +35,15 @@ from shared.streams import (
 
 log = logging.getLogger(__name__)
 
+Arm = tuple[str, str]  # (metric, treatment)
+
 
 class CellSource:
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
         self.topic = topic
         self.bootstrap_servers = bootstrap_servers
-        self.rows: dict[bytes, tuple[str, CellKey, Cell]] = {}
+        # Each applied record's series, bucket start and cell, taken out when it is replaced.
+        self.rows: dict[bytes, tuple[Rollup, int, Cell]] = {}
         # Records of each topic partition read since its last snapshot mark, in order:
         # applied together at the next mark, never half a snapshot.
         self.staged: dict[int, list[tuple[bytes, bytes | None]]] = {}
@@ -45,7 +51,9 @@ class CellSource:
         # each partition's applied cells came from.
         self.resetting: set[int] = set()
         self.keys_of: dict[int, set[bytes]] = {}
-        self.merged: dict[str, dict[CellKey, Cell]] = {}
+        self.merged: dict[str, dict[Arm, Rollup]] = {}
+        # Per experiment, the grid its cells roll up from: the bucket size, or the common
+        # base of several (cells an older processor wrote per hour beside minute ones).
         self.bucket_seconds: dict[str, int] = {}
         self.applied = 0
         # Cells that could not be read (malformed, or of an unknown schema version).
@@ -86,8 +94,18 @@ class CellSource:
                 await self._task
         await self.consumer.stop()
 
-    def cells(self, experiment: str) -> Mapping[CellKey, Cell]:
+    def rollups(self, experiment: str) -> Mapping[Arm, Rollup]:
         return self.merged.get(experiment, {})
+
+    def cells(self, experiment: str) -> Mapping[CellKey, Cell]:
+        """The merged cells by bucket of ``bucket_seconds[experiment]``: costs a pass over
+        them, for the raw aggregates, never for results."""
+        base = self.bucket_seconds.get(experiment, 1)
+        return {
+            (metric, treatment, start // base): cell
+            for (metric, treatment), rollup in self.rollups(experiment).items()
+            for start, cell in rollup.cells().items()
+        }
 
     async def _partitions(self) -> list[int]:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **kafka.security())
@@ -164,12 +182,29 @@ class CellSource:
             record = decoded
         old = self.rows.pop(key, None)
         if old is not None:
-            merge_cell(self.merged[old[0]][old[1]], old[2], -1)
+            old[0].add(old[1], old[2], -1)
         if record is None:
             return
-        experiment, cell = record.experiment_key, record.cell
-        cell_key: CellKey = (record.metric, record.treatment, record.bucket)
-        self.bucket_seconds[experiment] = record.bucket_seconds
-        merge_cell(self.merged.setdefault(experiment, {}).setdefault(cell_key, Cell()), cell, +1)
-        self.rows[key] = (experiment, cell_key, cell)
+        experiment = record.experiment_key
+        arms = self.merged.setdefault(experiment, {})
+        base = self._base(experiment, record.bucket_seconds)
+        arm = (record.metric, record.treatment)
+        series = arms.get(arm)
+        if series is None:
+            series = arms[arm] = Rollup(base)
+        # A bucket counts from the second it starts, whatever its size.
+        start = record.bucket * record.bucket_seconds
+        series.add(start, record.cell, +1)
+        self.rows[key] = (series, start, record.cell)
         self.applied += 1
+
+    def _base(self, experiment: str, bucket_seconds: int) -> int:
+        """The experiment's grid, made finer (its series regrouped) when a bucket of another
+        size arrives: rare, while processors move from hour to minute buckets."""
+        current = self.bucket_seconds.get(experiment)
+        base = common_base([bucket_seconds] if current is None else [current, bucket_seconds])
+        if base != current:
+            for series in self.merged.get(experiment, {}).values():
+                series.rebase(base)
+            self.bucket_seconds[experiment] = base
+        return base

@@ -18,8 +18,8 @@ class GetExperimentResultsRequest(WireModel):
     baseStat: Literal["Mean"] | None = None
     resultStats: list[ResultStat] | None = None
     reportNames: list[Literal["BayesianInference"]] | None = None
-    # The model says 300..90000; Verdict also takes shorter periods (any multiple
-    # of its bucket) for fine series, and caps the number of looks instead.
+    # The model says 300..90000; Verdict takes any period from 60 s (its cells roll
+    # up from minutes) and caps the number of looks instead.
     period: int | None = None
     startTime: datetime | None = None
     endTime: datetime | None = None

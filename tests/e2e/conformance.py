@@ -107,6 +107,15 @@ def extensions() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     return raw.get("members", {}), raw.get("shapes", {})
 
 
+def widened(shape_name: str) -> dict[str, Any]:
+    """The range of an Evidently shape as Verdict serves it: verdict-extensions.json
+    redefines a few (ResultsPeriod from 60 s, where botocore says 300), and invalid values
+    are made past Verdict's bounds; a stock boto3 refuses the values between on its side."""
+    shape: dict[str, Any] = shapes()[shape_name]
+    redefined = extensions()[1].get(shape_name, {})
+    return {**shape, **{k: v for k, v in redefined.items() if k in ("min", "max")}}
+
+
 # -- the checker ------------------------------------------------------------------
 
 
@@ -737,20 +746,21 @@ class _Generator:
         if kind == "string":
             self.string(shape_name, shape, value, path, location, jsonvalue, emit)
         elif kind in ("integer", "long"):
+            served = widened(shape_name)
             if location == "body":
                 emit("type-string", str(value))
                 # Within the range, so only the type is wrong.
                 emit(
                     "type-float",
-                    value + 0.5 if value + 0.5 <= shape.get("max", math.inf) else value - 0.5,
+                    value + 0.5 if value + 0.5 <= served.get("max", math.inf) else value - 0.5,
                 )
             elif location == "querystring":
                 emit("type", "abc")
                 emit("type-float", f"{value}.5")
-            if "min" in shape:
-                emit("min", shape["min"] - 1)
-            if "max" in shape:
-                emit("max", shape["max"] + 1)
+            if "min" in served:
+                emit("min", served["min"] - 1)
+            if "max" in served:
+                emit("max", served["max"] + 1)
         elif kind in ("double", "float"):
             if location == "body":
                 emit("type", str(value))

@@ -72,3 +72,31 @@ async def test_a_reset_snapshot_replaces_everything_its_partition_published() ->
     cells = source.cells("x")
     assert cumulative([cells[("m", "c", 1)]]).comoments.mean_y == 5.0  # partition 2's only
     assert cumulative([cells[("m", "t", 1)]]).comoments.n == 1
+
+
+async def test_hour_and_minute_cells_of_one_experiment_count_from_their_own_start() -> None:
+    """A processor that moved from hour to minute buckets republishes per partition: for a
+    while an experiment holds both, and each bucket counts at looks after its own start."""
+    source = CellSource("127.0.0.1:1", "verdict.aggregates")
+    await source.consumer.stop()
+    hour = 497_224  # 1_790_006_400 s
+    start = hour * 3_600
+    hourly = CellRecord("x", "m", "c", hour, 3_600, 1, Cell(PowerSums.point(0.0, 2.0), 1))
+    minutely = CellRecord("x", "m", "c", hour * 60 + 30, 60, 2, Cell(PowerSums.point(0.0, 6.0), 1))
+    for record in (hourly, minutely):
+        mark = SnapshotMark(record.partition)
+        source._read(record.partition, record.key(), record.encode())
+        source._read(record.partition, mark.key(), mark.encode())
+    assert source.bucket_seconds["x"] == 60
+    series = source.rollups("x")[("m", "c")]
+    at = [series.at(t) for t in (start, start + 1, start + 30 * 60, start + 30 * 60 + 0.5)]
+    assert [c.comoments.n for c in at] == [0, 1, 1, 2]
+    assert at[-1].comoments.mean_y == 4.0
+    assert set(source.cells("x")) == {("m", "c", hour * 60), ("m", "c", hour * 60 + 30)}
+    # The hour row's newer value replaces it at every level; a tombstone takes it out.
+    newer = CellRecord("x", "m", "c", hour, 3_600, 1, Cell(PowerSums.point(0.0, 10.0), 1))
+    source._apply(newer.key(), newer.encode())
+    assert series.at(start + 3_600).comoments.mean_y == 8.0
+    source._apply(newer.key(), None)
+    assert series.at(start + 3_600).comoments.n == 1
+    assert series.at(start + 3_600).comoments.mean_y == 6.0

@@ -38,6 +38,7 @@ from shared.domain.events import (
 )
 from shared.domain.experiment import Experiment
 from shared.domain.observations import EXPOSURE, metric_specs, observe
+from shared.domain.rollup import Rollup
 from shared.domain.stats.capping import GAMMA
 from shared.domain.stats.vocabulary import CapKind, FormulaOperator, MetricType
 from shared.streams import Exposure, Observed
@@ -344,8 +345,11 @@ def test_caps_through_the_cells_equal_winsorizing_the_raw_numbers() -> None:
         assert exposed is not None
         raw[truth.treatment].append(numbers(truth, exposed)["revenue"][1])
     names = ["p99", "a25", "a25" + OVER]
-    looks = report.collect(cells, names, ["c", "t"], [1e9], BUCKET)
-    looks = report.with_caps(looks, cells, {"p99": 90.0}, ["c", "t"], BUCKET)
+    rollups: dict[tuple[str, str], Rollup] = {}
+    for (name, treatment, bucket), cell in cells.items():
+        rollups.setdefault((name, treatment), Rollup(BUCKET)).add(bucket * BUCKET, cell, +1)
+    looks = report.collect(rollups, names, ["c", "t"], [1e10])
+    looks = report.with_caps(looks, rollups, {"p99": 90.0}, ["c", "t"])
     cap = looks.caps["p99"][-1]
     assert cap is not None
     pooled = np.array(raw["c"] + raw["t"])
