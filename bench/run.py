@@ -31,6 +31,7 @@ from bench.scenarios.in_process import (  # noqa: E402
 )
 from bench.scenarios.ingestion import ingestion  # noqa: E402
 from bench.scenarios.memory import memory  # noqa: E402
+from bench.scenarios.metric_types import metric_type_cost  # noqa: E402
 from bench.scenarios.propagation import propagation  # noqa: E402
 from bench.scenarios.results import results_latency  # noqa: E402
 
@@ -69,6 +70,7 @@ def main() -> None:
     scenario(report, "evaluation_in_process", evaluation_in_process)
     scenario(report, "json_codecs", json_codecs)
     scenario(report, "signature", signature_check)
+    scenario(report, "metric_types", metric_type_cost)
     with tempfile.TemporaryDirectory(prefix="verdict-bench-") as tmp:
         log("starting the stack")
         stack = start_stack(Path(tmp))
