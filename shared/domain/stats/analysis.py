@@ -282,26 +282,18 @@ def _raw_looks(
             ]
         )
         effects = [(s.absolute, s.relative, s.reason) for s in series]
-    elif kind is _Kind.BINARY:
-        effects = []
-        for compared in pairs:
-            z = z_test(
-                compared.control,
-                compared.treatment,
-                confidence=settings.confidence,
-                alternative=alternative,
-            )
-            effects.append((z.absolute, z.relative, z.reason))
     else:
+        # A proportion takes the z-test on its Bernoulli variances; a mean or a ratio, Welch.
+        fixed = z_test if kind is _Kind.BINARY else welch
         effects = []
         for compared in pairs:
-            w = welch(
+            result = fixed(
                 compared.control,
                 compared.treatment,
                 confidence=settings.confidence,
                 alternative=alternative,
             )
-            effects.append((w.absolute, w.relative, w.reason))
+            effects.append((result.absolute, result.relative, result.reason))
     looks: list[Look] = []
     for pair, (absolute, relative, reason) in zip(pairs, effects, strict=True):
         if pair.reason is not None:
